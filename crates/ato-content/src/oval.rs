@@ -359,8 +359,14 @@ pub struct Criteria {
 #[derive(Debug, Clone)]
 pub enum Criterion {
     Criteria(Criteria),
-    Test { test_ref: String, negate: bool },
-    ExtendDefinition { definition_ref: String, negate: bool },
+    Test {
+        test_ref: String,
+        negate: bool,
+    },
+    ExtendDefinition {
+        definition_ref: String,
+        negate: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -494,19 +500,62 @@ pub enum DateTimeFormat {
 /// A component of a local variable: a value source or a function of components.
 #[derive(Debug, Clone)]
 pub enum Component {
-    Object { object_ref: String, item_field: String, record_field: Option<String> },
-    Variable { var_ref: String },
-    Literal { value: String, datatype: Datatype },
-    Arithmetic { operation: ArithmeticOperation, args: Vec<Component> },
-    Begin { character: String, arg: Box<Component> },
-    Concat { args: Vec<Component> },
-    Count { args: Vec<Component> },
-    End { character: String, arg: Box<Component> },
-    EscapeRegex { arg: Box<Component> },
-    GlobToRegex { glob_noescape: bool, arg: Box<Component> },
-    RegexCapture { pattern: String, arg: Box<Component> },
-    Split { delimiter: String, arg: Box<Component> },
-    Substring { start: i64, length: i64, arg: Box<Component> },
-    TimeDifference { format_1: DateTimeFormat, format_2: DateTimeFormat, args: Vec<Component> },
-    Unique { args: Vec<Component> },
+    Object {
+        object_ref: String,
+        item_field: String,
+        record_field: Option<String>,
+    },
+    Variable {
+        var_ref: String,
+    },
+    Literal {
+        value: String,
+        datatype: Datatype,
+    },
+    Arithmetic {
+        operation: ArithmeticOperation,
+        args: Vec<Component>,
+    },
+    Begin {
+        character: String,
+        arg: Box<Component>,
+    },
+    Concat {
+        args: Vec<Component>,
+    },
+    Count {
+        args: Vec<Component>,
+    },
+    End {
+        character: String,
+        arg: Box<Component>,
+    },
+    EscapeRegex {
+        arg: Box<Component>,
+    },
+    GlobToRegex {
+        glob_noescape: bool,
+        arg: Box<Component>,
+    },
+    RegexCapture {
+        pattern: String,
+        arg: Box<Component>,
+    },
+    Split {
+        delimiter: String,
+        arg: Box<Component>,
+    },
+    Substring {
+        start: i64,
+        length: i64,
+        arg: Box<Component>,
+    },
+    TimeDifference {
+        format_1: DateTimeFormat,
+        format_2: DateTimeFormat,
+        args: Vec<Component>,
+    },
+    Unique {
+        args: Vec<Component>,
+    },
 }

@@ -1,0 +1,450 @@
+//! Loads SCAP content: a SCAP 1.3 (or 1.2) source data stream, or a standalone XCCDF 1.2
+//! benchmark with its OVAL files beside it.
+//!
+//! In a data stream, a check's `href` is looked up in the catalog of the checklist's
+//! `component-ref`, which names another `component-ref`, whose `xlink:href` names the
+//! component (SP 800-126 rev 3, section 3.1). Content is hostile input: no DTDs or external
+//! entities are processed, the file size is bounded, and errors name the element.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use roxmltree::{Document, Node, ParsingOptions};
+
+use crate::cpe::{self, CpeDictionary};
+use crate::error::ContentError;
+use crate::oval::OvalDefinitions;
+use crate::oval_parse::parse_oval_definitions;
+use crate::xccdf::{parse_benchmark, Benchmark};
+use crate::xml::NS_XLINK;
+use crate::xml::{self, elements, NS_CAT, NS_CPE_DICT, NS_DS, NS_OCIL, NS_OVAL_DEF, NS_XCCDF};
+
+/// The largest content file accepted (SSG's largest data stream is 24 MB).
+pub const MAX_CONTENT_SIZE: u64 = 1 << 30;
+
+/// Which parts of a collection to load.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `data-stream/@id`; the first data stream when `None`.
+    pub datastream_id: Option<String>,
+    /// The checklist `component-ref/@id`; the first checklist when `None`.
+    pub xccdf_id: Option<String>,
+}
+
+/// What a check's `href` resolved to.
+#[derive(Debug, Clone)]
+pub enum CheckComponent {
+    Oval(Arc<OvalDefinitions>),
+    /// OCIL questionnaires: recognised, not evaluated.
+    Ocil,
+    /// A component of another kind, named by its root element.
+    Other(String),
+}
+
+/// Loaded content: the benchmark and the check components its rules and platforms use.
+#[derive(Debug, Clone)]
+pub struct Content {
+    pub path: PathBuf,
+    /// `data-stream-collection/@id` and `data-stream/@id` for a data stream.
+    pub collection_id: Option<String>,
+    pub datastream_id: Option<String>,
+    /// The checklist component's `id` (data streams) used in results.
+    pub checklist_ref: Option<String>,
+    pub benchmark: Benchmark,
+    /// The benchmark element's markup with the namespaces it uses declared on it, so that it
+    /// stands alone in a results file.
+    pub benchmark_xml: String,
+    /// Check components by the `href` the benchmark uses.
+    pub checks: HashMap<String, CheckComponent>,
+    pub cpe_dictionary: Option<CpeDictionary>,
+    /// Check components by the `href` the CPE dictionary uses.
+    pub cpe_checks: HashMap<String, CheckComponent>,
+}
+
+impl Content {
+    /// Loads a data stream or an XCCDF benchmark from `path`.
+    pub fn load(path: &Path, options: &LoadOptions) -> Result<Content, ContentError> {
+        let source = read_bounded(path)?;
+        Content::from_str(&source, path, options)
+    }
+
+    /// Loads content from its text; `path` names it in errors and locates the files a
+    /// standalone benchmark refers to.
+    pub fn from_str(
+        source: &str,
+        path: &Path,
+        options: &LoadOptions,
+    ) -> Result<Content, ContentError> {
+        let doc = parse_document(source, path)?;
+        let root = doc.root_element();
+        match (root.tag_name().namespace(), root.tag_name().name()) {
+            (Some(NS_DS), "data-stream-collection") => load_collection(&doc, source, path, options),
+            (Some(NS_XCCDF), "Benchmark") => load_standalone(root, source, path),
+            (ns, name) => Err(ContentError::NotScap {
+                path: path.to_path_buf(),
+                root: match ns {
+                    Some(ns) => format!("{{{ns}}}{name}"),
+                    None => name.to_string(),
+                },
+            }),
+        }
+    }
+
+    /// The OVAL definitions a benchmark check `href` names.
+    pub fn oval(&self, href: &str) -> Option<&Arc<OvalDefinitions>> {
+        match self.checks.get(href) {
+            Some(CheckComponent::Oval(o)) => Some(o),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a file of at most [`MAX_CONTENT_SIZE`] bytes as UTF-8.
+pub fn read_bounded(path: &Path) -> Result<String, ContentError> {
+    let io = |source| ContentError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(ContentError::Invalid {
+            path: path.to_path_buf(),
+            message: "not a regular file".into(),
+        });
+    }
+    if meta.len() > MAX_CONTENT_SIZE {
+        return Err(ContentError::TooLarge {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            limit: MAX_CONTENT_SIZE,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    String::from_utf8(bytes).map_err(|e| ContentError::Invalid {
+        path: path.to_path_buf(),
+        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })
+}
+
+/// Parses XML with DTDs refused (and so no entity expansion beyond the predefined ones).
+pub fn parse_document<'s>(source: &'s str, path: &Path) -> Result<Document<'s>, ContentError> {
+    let opts = ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: 50_000_000,
+        ..ParsingOptions::default()
+    };
+    Document::parse_with_options(source, opts).map_err(|e| ContentError::Xml {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+fn invalid(path: &Path, message: impl Into<String>) -> ContentError {
+    ContentError::Invalid {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// A `component-ref`: its id, the component it points to and its catalog.
+struct ComponentRef {
+    component_id: String,
+    catalog: HashMap<String, String>,
+}
+
+fn load_collection(
+    doc: &Document<'_>,
+    source: &str,
+    path: &Path,
+    options: &LoadOptions,
+) -> Result<Content, ContentError> {
+    let root = doc.root_element();
+    let streams: Vec<Node> = xml::children_named(root, NS_DS, "data-stream").collect();
+    let stream = match &options.datastream_id {
+        Some(id) => streams
+            .iter()
+            .find(|s| s.attribute("id") == Some(id))
+            .ok_or_else(|| invalid(path, format!("no data stream with id `{id}`")))?,
+        None => streams
+            .first()
+            .ok_or_else(|| invalid(path, "the collection has no data stream"))?,
+    };
+    let components: HashMap<&str, Node> = xml::children_named(root, NS_DS, "component")
+        .chain(xml::children_named(root, NS_DS, "extended-component"))
+        .filter_map(|c| c.attribute("id").map(|id| (id, c)))
+        .collect();
+
+    // Every component-ref of the stream, by its id.
+    let mut refs: HashMap<String, ComponentRef> = HashMap::new();
+    let mut checklist_ids = Vec::new();
+    let mut dictionary_ids = Vec::new();
+    for section in elements(*stream) {
+        for cref in xml::children_named(section, NS_DS, "component-ref") {
+            let id = cref.attribute("id").unwrap_or("").to_string();
+            let target = cref.attribute((NS_XLINK, "href")).unwrap_or("");
+            let component_id = target.strip_prefix('#').ok_or_else(|| {
+                invalid(
+                    path,
+                    format!("component-ref `{id}` points outside the file: `{target}`"),
+                )
+            })?;
+            if !components.contains_key(component_id) {
+                return Err(invalid(
+                    path,
+                    format!(
+                        "component-ref `{id}` names component `{component_id}`, which is missing"
+                    ),
+                ));
+            }
+            let mut catalog = HashMap::new();
+            if let Some(cat) = xml::child(cref, NS_CAT, "catalog") {
+                for uri in xml::children_named(cat, NS_CAT, "uri") {
+                    catalog.insert(
+                        uri.attribute("name").unwrap_or("").to_string(),
+                        uri.attribute("uri").unwrap_or("").to_string(),
+                    );
+                }
+            }
+            match section.tag_name().name() {
+                "checklists" => checklist_ids.push(id.clone()),
+                "dictionaries" => dictionary_ids.push(id.clone()),
+                _ => {}
+            }
+            refs.insert(
+                id,
+                ComponentRef {
+                    component_id: component_id.to_string(),
+                    catalog,
+                },
+            );
+        }
+    }
+
+    let checklist_id = match &options.xccdf_id {
+        Some(id) => checklist_ids
+            .iter()
+            .find(|c| *c == id)
+            .cloned()
+            .ok_or_else(|| invalid(path, format!("no checklist component-ref with id `{id}`")))?,
+        None => checklist_ids
+            .first()
+            .cloned()
+            .ok_or_else(|| invalid(path, "the data stream has no checklist (XCCDF benchmark)"))?,
+    };
+    let checklist = &refs[&checklist_id];
+    let bench_node = elements(components[checklist.component_id.as_str()])
+        .find(|n| n.has_tag_name((NS_XCCDF, "Benchmark")))
+        .ok_or_else(|| {
+            invalid(
+                path,
+                format!(
+                    "component `{}` holds no XCCDF 1.2 Benchmark",
+                    checklist.component_id
+                ),
+            )
+        })?;
+    let benchmark = parse_benchmark(bench_node, source, path)?;
+    let benchmark_xml = standalone_markup(bench_node, source);
+
+    let mut parsed: HashMap<String, CheckComponent> = HashMap::new();
+    let mut resolve = |catalog: &HashMap<String, String>,
+                       href: &str|
+     -> Result<Option<CheckComponent>, ContentError> {
+        let Some(uri) = catalog.get(href).cloned().or_else(|| {
+            // A href may also name a component-ref directly (`#id`).
+            href.strip_prefix('#').map(|h| format!("#{h}"))
+        }) else {
+            return Ok(None);
+        };
+        let Some(cref) = uri.strip_prefix('#').and_then(|id| refs.get(id)) else {
+            return Err(invalid(
+                path,
+                format!("catalog entry `{href}` -> `{uri}` names no component-ref"),
+            ));
+        };
+        if let Some(done) = parsed.get(&cref.component_id) {
+            return Ok(Some(done.clone()));
+        }
+        let comp = components[cref.component_id.as_str()];
+        let parsed_one = parse_check_component(comp, path)?;
+        parsed.insert(cref.component_id.clone(), parsed_one.clone());
+        Ok(Some(parsed_one))
+    };
+
+    let mut checks = HashMap::new();
+    for href in check_hrefs(&benchmark) {
+        if let Some(c) = resolve(&checklist.catalog, &href)? {
+            checks.insert(href, c);
+        }
+    }
+
+    let mut cpe_dictionary = None;
+    let mut cpe_checks = HashMap::new();
+    if let Some(dict_ref) = dictionary_ids.first().map(|id| &refs[id]) {
+        let comp = components[dict_ref.component_id.as_str()];
+        if let Some(list) = elements(comp).find(|n| n.has_tag_name((NS_CPE_DICT, "cpe-list"))) {
+            let dict = cpe::parse_dictionary(list);
+            let catalog = dict_ref.catalog.clone();
+            for item in &dict.items {
+                for (_, href, _) in &item.checks {
+                    if !cpe_checks.contains_key(href) {
+                        if let Some(c) = resolve(&catalog, href)? {
+                            cpe_checks.insert(href.clone(), c);
+                        }
+                    }
+                }
+            }
+            cpe_dictionary = Some(dict);
+        }
+    }
+
+    Ok(Content {
+        path: path.to_path_buf(),
+        collection_id: root.attribute("id").map(str::to_string),
+        datastream_id: stream.attribute("id").map(str::to_string),
+        checklist_ref: Some(checklist_id),
+        benchmark,
+        benchmark_xml,
+        checks,
+        cpe_dictionary,
+        cpe_checks,
+    })
+}
+
+fn parse_check_component(comp: Node<'_, '_>, path: &Path) -> Result<CheckComponent, ContentError> {
+    let Some(body) = elements(comp).next() else {
+        return Ok(CheckComponent::Other("(empty)".into()));
+    };
+    Ok(
+        match (body.tag_name().namespace(), body.tag_name().name()) {
+            (Some(NS_OVAL_DEF), "oval_definitions") => {
+                CheckComponent::Oval(Arc::new(parse_oval_definitions(body, path)?))
+            }
+            (Some(NS_OCIL), _) => CheckComponent::Ocil,
+            (_, name) => CheckComponent::Other(name.to_string()),
+        },
+    )
+}
+
+/// Every `check-content-ref/@href` of the benchmark, once each.
+fn check_hrefs(b: &Benchmark) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |href: &str| {
+        if !out.iter().any(|h| h == href) {
+            out.push(href.to_string());
+        }
+    };
+    fn complex<'a>(c: &'a crate::xccdf::ComplexCheck, out: &mut Vec<&'a crate::xccdf::Check>) {
+        for child in &c.children {
+            match child {
+                crate::xccdf::ComplexCheckChild::Check(ch) => out.push(ch),
+                crate::xccdf::ComplexCheckChild::Complex(cc) => complex(cc, out),
+            }
+        }
+    }
+    for rule in b.rules() {
+        let mut checks: Vec<&crate::xccdf::Check> = rule.checks.iter().collect();
+        if let Some(cc) = &rule.complex_check {
+            complex(cc, &mut checks);
+        }
+        for check in checks {
+            for (href, _) in &check.content_refs {
+                add(href);
+            }
+        }
+    }
+    out
+}
+
+fn load_standalone(root: Node<'_, '_>, source: &str, path: &Path) -> Result<Content, ContentError> {
+    let benchmark = parse_benchmark(root, source, path)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut checks = HashMap::new();
+    for href in check_hrefs(&benchmark) {
+        // Only plain file names beside the benchmark: content may not point anywhere else.
+        let name = Path::new(&href);
+        if href.is_empty() || name.components().count() != 1 || name.is_absolute() {
+            continue;
+        }
+        let file = dir.join(name);
+        if !file.is_file() {
+            continue;
+        }
+        let text = read_bounded(&file)?;
+        let doc = parse_document(&text, &file)?;
+        checks.insert(
+            href.clone(),
+            parse_check_component_root(doc.root_element(), &file)?,
+        );
+    }
+    Ok(Content {
+        path: path.to_path_buf(),
+        collection_id: None,
+        datastream_id: None,
+        checklist_ref: None,
+        benchmark,
+        benchmark_xml: standalone_markup(root, source),
+        checks,
+        cpe_dictionary: None,
+        cpe_checks: HashMap::new(),
+    })
+}
+
+fn parse_check_component_root(
+    root: Node<'_, '_>,
+    path: &Path,
+) -> Result<CheckComponent, ContentError> {
+    Ok(
+        match (root.tag_name().namespace(), root.tag_name().name()) {
+            (Some(NS_OVAL_DEF), "oval_definitions") => {
+                CheckComponent::Oval(Arc::new(parse_oval_definitions(root, path)?))
+            }
+            (Some(NS_OCIL), _) => CheckComponent::Ocil,
+            (_, name) => CheckComponent::Other(name.to_string()),
+        },
+    )
+}
+
+/// The markup of `node` with every namespace in scope declared on its start tag.
+fn standalone_markup(node: Node<'_, '_>, source: &str) -> String {
+    let range = node.range();
+    let text = &source[range.clone()];
+    let tag_end = start_tag_end(text);
+    let start_tag = &text[..tag_end];
+    let mut decls = String::new();
+    for ns in node.namespaces() {
+        let decl = match ns.name() {
+            Some(prefix) => format!("xmlns:{prefix}="),
+            None => "xmlns=".to_string(),
+        };
+        if !start_tag.contains(&decl) {
+            decls.push(' ');
+            decls.push_str(&decl);
+            decls.push('"');
+            decls.push_str(&ns.uri().replace('&', "&amp;").replace('"', "&quot;"));
+            decls.push('"');
+        }
+    }
+    let (head, rest) = text.split_at(tag_end);
+    let head = head
+        .strip_suffix("/>")
+        .map(|h| (h, "/>"))
+        .unwrap_or_else(|| (head.strip_suffix('>').unwrap_or(head), ">"));
+    format!("{}{}{}{}", head.0, decls, head.1, rest)
+}
+
+/// The byte offset just past the `>` of the start tag at the beginning of `text`.
+fn start_tag_end(text: &str) -> usize {
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"') | (None, '\'') => quote = Some(c),
+            (None, '>') => return i + 1,
+            _ => {}
+        }
+    }
+    text.len()
+}
