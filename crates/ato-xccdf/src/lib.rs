@@ -1,0 +1,11 @@
+//! XCCDF 1.2 evaluation: profile resolution, applicability through CPE, check dispatch to
+//! OVAL, rule results, the default score, and results files.
+
+mod error;
+pub mod eval;
+pub mod profile;
+pub mod results;
+
+pub use error::XccdfError;
+pub use eval::{scan, RuleResult, ScanRequest, ScanResult, XccdfResult};
+pub use profile::{find_profile, resolve, Policy};

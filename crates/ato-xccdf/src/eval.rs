@@ -1,0 +1,608 @@
+//! Benchmark evaluation: applicability through CPE platforms, check selection and dispatch to
+//! OVAL, result mapping, and the rule results of one TestResult.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ato_content::cpe::{LogicalTest, PlatformTerm};
+use ato_content::oval::{DefinitionClass, OvalDefinitions};
+use ato_content::xccdf::{
+    Check, ComplexCheck, ComplexCheckChild, Ident, Item, Role, Rule, Severity,
+};
+use ato_content::{CheckComponent, Content};
+use ato_oval::pcre::RegexCache;
+use ato_oval::probes::SharedCache;
+use ato_oval::{Evaluator, OvalResult};
+use ato_target::Target;
+use rayon::prelude::*;
+
+use crate::profile::Policy;
+
+pub const OVAL_SYSTEM: &str = "http://oval.mitre.org/XMLSchema/oval-definitions-5";
+pub const OCIL_SYSTEM: &str = "http://scap.nist.gov/schema/ocil/2";
+
+/// XCCDF 1.2 rule results (section 6.6.4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum XccdfResult {
+    Pass,
+    Fail,
+    Error,
+    Unknown,
+    NotApplicable,
+    NotChecked,
+    NotSelected,
+    Informational,
+    Fixed,
+}
+
+impl XccdfResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            XccdfResult::Pass => "pass",
+            XccdfResult::Fail => "fail",
+            XccdfResult::Error => "error",
+            XccdfResult::Unknown => "unknown",
+            XccdfResult::NotApplicable => "notapplicable",
+            XccdfResult::NotChecked => "notchecked",
+            XccdfResult::NotSelected => "notselected",
+            XccdfResult::Informational => "informational",
+            XccdfResult::Fixed => "fixed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<XccdfResult> {
+        Some(match s {
+            "pass" => XccdfResult::Pass,
+            "fail" => XccdfResult::Fail,
+            "error" => XccdfResult::Error,
+            "unknown" => XccdfResult::Unknown,
+            "notapplicable" => XccdfResult::NotApplicable,
+            "notchecked" => XccdfResult::NotChecked,
+            "notselected" => XccdfResult::NotSelected,
+            "informational" => XccdfResult::Informational,
+            "fixed" => XccdfResult::Fixed,
+            _ => return None,
+        })
+    }
+
+    /// All results in the order summaries list them.
+    pub const ALL: [XccdfResult; 9] = [
+        XccdfResult::Pass,
+        XccdfResult::Fail,
+        XccdfResult::Error,
+        XccdfResult::Unknown,
+        XccdfResult::NotApplicable,
+        XccdfResult::NotChecked,
+        XccdfResult::NotSelected,
+        XccdfResult::Informational,
+        XccdfResult::Fixed,
+    ];
+
+    fn negate(self, negate: bool) -> XccdfResult {
+        match (negate, self) {
+            (true, XccdfResult::Pass) => XccdfResult::Fail,
+            (true, XccdfResult::Fail) => XccdfResult::Pass,
+            (_, r) => r,
+        }
+    }
+}
+
+/// The check a rule result came from, as written into the results.
+#[derive(Debug, Clone, Default)]
+pub struct CheckRef {
+    pub system: String,
+    pub href: String,
+    pub name: Option<String>,
+    pub exports: Vec<(String, String)>,
+}
+
+/// One rule's result.
+#[derive(Debug, Clone)]
+pub struct RuleResult {
+    pub rule_id: String,
+    pub result: XccdfResult,
+    pub severity: Severity,
+    pub role: Role,
+    pub weight: f64,
+    pub idents: Vec<Ident>,
+    pub check: Option<CheckRef>,
+    /// Why the result is what it is, where that is not a plain pass or fail (an object that
+    /// could not be collected, a check system ato does not run).
+    pub messages: Vec<String>,
+}
+
+/// Everything a scan found.
+#[derive(Debug, Clone)]
+pub struct ScanResult {
+    pub rules: Vec<RuleResult>,
+    /// Benchmark-level platforms and whether the target is one of them.
+    pub platforms: Vec<String>,
+    pub benchmark_applicable: bool,
+}
+
+impl ScanResult {
+    pub fn count(&self, r: XccdfResult) -> usize {
+        self.rules.iter().filter(|x| x.result == r).count()
+    }
+}
+
+/// What to scan.
+pub struct ScanRequest<'a> {
+    pub content: &'a Content,
+    pub policy: &'a Policy,
+    pub target: &'a Target,
+    /// Only these rules (`--rule`); all selected rules when empty.
+    pub only_rules: HashSet<String>,
+    pub skip_rules: HashSet<String>,
+    /// Called as rules finish: (done, total).
+    pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
+}
+
+/// A rule to evaluate with the platforms of its ancestor groups.
+struct Planned<'c> {
+    rule: &'c Rule,
+    platforms: Vec<&'c str>,
+}
+
+/// Runs the scan.
+pub fn scan(req: &ScanRequest<'_>) -> ScanResult {
+    let content = req.content;
+    let bench = &content.benchmark;
+    let regexes = RegexCache::new();
+    let shared = SharedCache::new();
+
+    let mut planned = Vec::new();
+    plan(&bench.items, &mut Vec::new(), &mut planned);
+    let selected = |r: &Rule| {
+        req.policy.is_selected(&r.base.id)
+            && (req.only_rules.is_empty() || req.only_rules.contains(&r.base.id))
+            && !req.skip_rules.contains(&r.base.id)
+    };
+
+    // External variables of each OVAL document, from the check-exports of selected rules.
+    let mut externals: HashMap<String, HashMap<String, Vec<String>>> = HashMap::new();
+    for p in planned.iter().filter(|p| selected(p.rule)) {
+        for check in all_checks(p.rule) {
+            for (href, _) in &check.content_refs {
+                let vars = externals.entry(href.clone()).or_default();
+                for (value_id, export) in &check.exports {
+                    let v = req.policy.values.get(value_id).cloned().unwrap_or_default();
+                    vars.entry(export.clone()).or_insert_with(|| vec![v]);
+                }
+            }
+        }
+    }
+    let mut evaluators: HashMap<&str, Evaluator<'_>> = HashMap::new();
+    for (href, comp) in &content.checks {
+        if let CheckComponent::Oval(defs) = comp {
+            let ext = externals.remove(href).unwrap_or_default();
+            evaluators.insert(href, Evaluator::new(defs, req.target, &regexes, &shared, ext));
+        }
+    }
+    let cpe = CpeEvaluator::new(content, req.target, &regexes, &shared);
+
+    let benchmark_applicable =
+        bench.platforms.is_empty() || bench.platforms.iter().any(|p| cpe.applies(p));
+
+    let total = planned.iter().filter(|p| selected(p.rule)).count();
+    let done = AtomicUsize::new(0);
+    let rules: Vec<RuleResult> = planned
+        .par_iter()
+        .map(|p| {
+            let is_selected = selected(p.rule);
+            let r = evaluate_rule(req, p, is_selected, benchmark_applicable, &cpe, &evaluators);
+            if is_selected {
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if let Some(progress) = req.progress {
+                    progress(n, total);
+                }
+            }
+            r
+        })
+        .collect();
+
+    ScanResult { rules, platforms: bench.platforms.clone(), benchmark_applicable }
+}
+
+fn plan<'c>(items: &'c [Item], platforms: &mut Vec<&'c str>, out: &mut Vec<Planned<'c>>) {
+    for item in items {
+        match item {
+            Item::Group(g) => {
+                // A group's platforms narrow all it holds: every level must apply.
+                let mark = platforms.len();
+                if !g.base.platforms.is_empty() {
+                    platforms.push(GROUP_MARK);
+                    platforms.extend(g.base.platforms.iter().map(String::as_str));
+                }
+                plan(&g.children, platforms, out);
+                platforms.truncate(mark);
+            }
+            Item::Rule(r) => {
+                let mut own = platforms.clone();
+                if !r.base.platforms.is_empty() {
+                    own.push(GROUP_MARK);
+                    own.extend(r.base.platforms.iter().map(String::as_str));
+                }
+                out.push(Planned { rule: r, platforms: own });
+            }
+            Item::Value(_) => {}
+        }
+    }
+}
+
+/// Separates the platform lists of nested items in [`Planned::platforms`].
+const GROUP_MARK: &str = "\u{0}";
+
+fn all_checks(rule: &Rule) -> Vec<&Check> {
+    fn complex<'a>(c: &'a ComplexCheck, out: &mut Vec<&'a Check>) {
+        for child in &c.children {
+            match child {
+                ComplexCheckChild::Check(ch) => out.push(ch),
+                ComplexCheckChild::Complex(cc) => complex(cc, out),
+            }
+        }
+    }
+    let mut out: Vec<&Check> = rule.checks.iter().collect();
+    if let Some(cc) = &rule.complex_check {
+        complex(cc, &mut out);
+    }
+    out
+}
+
+fn evaluate_rule(
+    req: &ScanRequest<'_>,
+    p: &Planned<'_>,
+    is_selected: bool,
+    benchmark_applicable: bool,
+    cpe: &CpeEvaluator<'_>,
+    evaluators: &HashMap<&str, Evaluator<'_>>,
+) -> RuleResult {
+    let rule = p.rule;
+    let refine = req.policy.refine_rules.get(&rule.base.id);
+    let mut rr = RuleResult {
+        rule_id: rule.base.id.clone(),
+        result: XccdfResult::NotSelected,
+        severity: refine.and_then(|r| r.severity).unwrap_or(rule.severity),
+        role: refine.and_then(|r| r.role).unwrap_or(rule.role),
+        weight: refine.and_then(|r| r.weight).unwrap_or(rule.base.weight),
+        idents: rule.idents.clone(),
+        check: None,
+        messages: Vec::new(),
+    };
+    if !is_selected {
+        return rr;
+    }
+    if !benchmark_applicable || !platforms_apply(&p.platforms, cpe) {
+        rr.result = XccdfResult::NotApplicable;
+        return rr;
+    }
+    if !requirements_met(rule, req.policy) {
+        rr.result = XccdfResult::NotSelected;
+        rr.messages.push("a rule it requires is not selected, or one it conflicts with is".into());
+        return rr;
+    }
+    if rr.role == Role::Unchecked {
+        rr.result = XccdfResult::Informational;
+        return rr;
+    }
+    let selector = refine.and_then(|r| r.selector.as_deref()).unwrap_or("");
+    let (result, check, messages) = match &rule.complex_check {
+        Some(cc) if rule.checks.is_empty() => {
+            let (r, m) = complex_result(cc, req, evaluators);
+            (r, None, m)
+        }
+        _ => checks_result(&rule.checks, selector, req, evaluators),
+    };
+    rr.result = result;
+    rr.check = check;
+    rr.messages = messages;
+    rr
+}
+
+/// Every group level (separated by marks) must have one platform that applies.
+fn platforms_apply(platforms: &[&str], cpe: &CpeEvaluator<'_>) -> bool {
+    platforms
+        .split(|p| *p == GROUP_MARK)
+        .filter(|level| !level.is_empty())
+        .all(|level| level.iter().any(|p| cpe.applies(p)))
+}
+
+fn requirements_met(rule: &Rule, policy: &Policy) -> bool {
+    rule.base.requires.iter().all(|any| any.is_empty() || any.iter().any(|id| policy.selected.contains(id) || !is_rule_id(id)))
+        && rule.base.conflicts.iter().all(|id| !policy.selected.contains(id))
+}
+
+/// `requires` may name groups; only rules are tracked in the selection.
+fn is_rule_id(id: &str) -> bool {
+    id.contains("_rule_")
+}
+
+type Outcome = (XccdfResult, Option<CheckRef>, Vec<String>);
+
+fn checks_result(
+    checks: &[Check],
+    selector: &str,
+    req: &ScanRequest<'_>,
+    evaluators: &HashMap<&str, Evaluator<'_>>,
+) -> Outcome {
+    let mut candidates: Vec<&Check> = checks.iter().filter(|c| c.selector == selector).collect();
+    if candidates.is_empty() {
+        candidates = checks.iter().filter(|c| c.selector.is_empty()).collect();
+    }
+    if candidates.is_empty() {
+        return (XccdfResult::NotChecked, None, vec!["the rule has no check".into()]);
+    }
+    let mut messages = Vec::new();
+    for check in &candidates {
+        if check.system != OVAL_SYSTEM {
+            continue;
+        }
+        match oval_check(check, req, evaluators) {
+            Some(outcome) => return outcome,
+            None => messages.push(format!(
+                "no OVAL content found for {}",
+                check
+                    .content_refs
+                    .iter()
+                    .map(|(h, n)| format!("`{h}`#{}", n.as_deref().unwrap_or("*")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+    if messages.is_empty() {
+        let systems: Vec<&str> = candidates.iter().map(|c| c.system.as_str()).collect();
+        messages.push(format!("no check of a system ato evaluates ({})", systems.join(", ")));
+    }
+    (XccdfResult::NotChecked, None, messages)
+}
+
+/// Evaluates one OVAL check: the first content reference that resolves wins.
+fn oval_check(
+    check: &Check,
+    req: &ScanRequest<'_>,
+    evaluators: &HashMap<&str, Evaluator<'_>>,
+) -> Option<Outcome> {
+    let _ = req;
+    for (href, name) in &check.content_refs {
+        let Some(eval) = evaluators.get(href.as_str()) else { continue };
+        let defs = eval.definitions();
+        let check_ref = CheckRef {
+            system: check.system.clone(),
+            href: href.clone(),
+            name: name.clone(),
+            exports: check.exports.clone(),
+        };
+        let (result, messages) = match name {
+            Some(id) => {
+                let Some(def) = defs.definition(id) else { continue };
+                let r = map_oval(eval.definition(id), def.class);
+                (r, failure_messages(r, eval, defs, id))
+            }
+            None => {
+                // Without a name every definition counts, combined by AND.
+                let mut worst = XccdfResult::Pass;
+                for d in &defs.definitions {
+                    let r = map_oval(eval.definition(&d.id), d.class);
+                    worst = and(worst, r);
+                }
+                (worst, Vec::new())
+            }
+        };
+        return Some((result.negate(check.negate), Some(check_ref), messages));
+    }
+    None
+}
+
+/// Messages of the tests behind an error or unknown result, so that the cause is in the
+/// results and not only in a log.
+fn failure_messages(
+    r: XccdfResult,
+    eval: &Evaluator<'_>,
+    defs: &OvalDefinitions,
+    def_id: &str,
+) -> Vec<String> {
+    if !matches!(r, XccdfResult::Error | XccdfResult::Unknown) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    collect_test_messages(eval, defs, def_id, &mut seen, &mut out);
+    out
+}
+
+fn collect_test_messages(
+    eval: &Evaluator<'_>,
+    defs: &OvalDefinitions,
+    def_id: &str,
+    seen: &mut HashSet<String>,
+    out: &mut Vec<String>,
+) {
+    use ato_content::oval::{Criteria, Criterion};
+    if !seen.insert(def_id.to_string()) || out.len() >= 5 {
+        return;
+    }
+    fn walk(
+        c: &Criteria,
+        eval: &Evaluator<'_>,
+        defs: &OvalDefinitions,
+        seen: &mut HashSet<String>,
+        out: &mut Vec<String>,
+    ) {
+        for child in &c.children {
+            match child {
+                Criterion::Criteria(inner) => walk(inner, eval, defs, seen, out),
+                Criterion::Test { test_ref, .. } => {
+                    let t = eval.test(test_ref);
+                    if matches!(t.result, OvalResult::Error | OvalResult::Unknown) {
+                        let why = t.message.clone().unwrap_or_else(|| "no message".into());
+                        let line = format!("test `{test_ref}` is {}: {why}", t.result.as_str());
+                        if !out.contains(&line) && out.len() < 5 {
+                            out.push(line);
+                        }
+                    }
+                }
+                Criterion::ExtendDefinition { definition_ref, .. } => {
+                    collect_test_messages(eval, defs, definition_ref, seen, out)
+                }
+            }
+        }
+    }
+    if let Some(c) = defs.definition(def_id).and_then(|d| d.criteria.as_ref()) {
+        walk(c, eval, defs, seen, out);
+    }
+}
+
+/// OVAL definition result to XCCDF rule result (SP 800-126 rev 3, table 6).
+pub fn map_oval(r: OvalResult, class: DefinitionClass) -> XccdfResult {
+    let reversed = matches!(class, DefinitionClass::Patch | DefinitionClass::Vulnerability);
+    match r {
+        OvalResult::True if reversed => XccdfResult::Fail,
+        OvalResult::True => XccdfResult::Pass,
+        OvalResult::False if reversed => XccdfResult::Pass,
+        OvalResult::False => XccdfResult::Fail,
+        OvalResult::Unknown => XccdfResult::Unknown,
+        OvalResult::Error => XccdfResult::Error,
+        OvalResult::NotEvaluated => XccdfResult::NotChecked,
+        OvalResult::NotApplicable => XccdfResult::NotApplicable,
+    }
+}
+
+/// XCCDF's AND for complex checks: fail, unknown, error, notchecked, then pass.
+fn and(a: XccdfResult, b: XccdfResult) -> XccdfResult {
+    let rank = |r: XccdfResult| match r {
+        XccdfResult::Fail => 0,
+        XccdfResult::Unknown => 1,
+        XccdfResult::Error => 2,
+        XccdfResult::NotChecked => 3,
+        XccdfResult::Pass => 4,
+        _ => 5,
+    };
+    if rank(a) <= rank(b) {
+        a
+    } else {
+        b
+    }
+}
+
+/// XCCDF's OR: pass, unknown, error, notchecked, then fail.
+fn or(a: XccdfResult, b: XccdfResult) -> XccdfResult {
+    let rank = |r: XccdfResult| match r {
+        XccdfResult::Pass => 0,
+        XccdfResult::Unknown => 1,
+        XccdfResult::Error => 2,
+        XccdfResult::NotChecked => 3,
+        XccdfResult::Fail => 4,
+        _ => 5,
+    };
+    if rank(a) <= rank(b) {
+        a
+    } else {
+        b
+    }
+}
+
+fn complex_result(
+    cc: &ComplexCheck,
+    req: &ScanRequest<'_>,
+    evaluators: &HashMap<&str, Evaluator<'_>>,
+) -> (XccdfResult, Vec<String>) {
+    let mut acc: Option<XccdfResult> = None;
+    let mut messages = Vec::new();
+    for child in &cc.children {
+        let (r, m) = match child {
+            ComplexCheckChild::Check(c) => {
+                let (r, _, m) = checks_result(std::slice::from_ref(c), &c.selector, req, evaluators);
+                (r, m)
+            }
+            ComplexCheckChild::Complex(inner) => complex_result(inner, req, evaluators),
+        };
+        messages.extend(m);
+        acc = Some(match acc {
+            None => r,
+            Some(a) if cc.operator_and => and(a, r),
+            Some(a) => or(a, r),
+        });
+    }
+    (acc.unwrap_or(XccdfResult::Unknown).negate(cc.negate), messages)
+}
+
+/// Decides CPE names and `#id` platforms through the dictionary's OVAL checks, once each.
+pub struct CpeEvaluator<'a> {
+    content: &'a Content,
+    evaluators: HashMap<&'a str, Evaluator<'a>>,
+    decided: Mutex<HashMap<String, bool>>,
+}
+
+impl<'a> CpeEvaluator<'a> {
+    pub fn new(
+        content: &'a Content,
+        target: &'a Target,
+        regexes: &'a RegexCache,
+        shared: &'a SharedCache,
+    ) -> CpeEvaluator<'a> {
+        let mut evaluators = HashMap::new();
+        for (href, comp) in &content.cpe_checks {
+            if let CheckComponent::Oval(defs) = comp {
+                let defs: &'a Arc<OvalDefinitions> = defs;
+                evaluators.insert(
+                    href.as_str(),
+                    Evaluator::new(defs, target, regexes, shared, HashMap::new()),
+                );
+            }
+        }
+        CpeEvaluator { content, evaluators, decided: Mutex::new(HashMap::new()) }
+    }
+
+    /// Whether a platform (`cpe:/...` name or `#id`) applies to the target.
+    pub fn applies(&self, platform: &str) -> bool {
+        if let Some(&known) = self.lock().get(platform) {
+            return known;
+        }
+        let r = match platform.strip_prefix('#') {
+            Some(id) => match self.content.benchmark.cpe_platforms.get(id) {
+                Some(p) => self.logical(&p.test),
+                None => {
+                    tracing::warn!("platform `#{id}` is not defined in the benchmark");
+                    false
+                }
+            },
+            None => self.name(platform),
+        };
+        self.lock().insert(platform.to_string(), r);
+        r
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
+        self.decided.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn logical(&self, t: &LogicalTest) -> bool {
+        let mut results = t.children.iter().map(|c| match c {
+            PlatformTerm::Test(inner) => self.logical(inner),
+            PlatformTerm::FactRef(name) => self.name(name),
+            PlatformTerm::CheckFactRef(_, href, id) => self.check(href, id),
+        });
+        let r = if t.operator_and { results.all(|x| x) } else { results.any(|x| x) };
+        r != t.negate
+    }
+
+    fn name(&self, name: &str) -> bool {
+        let Some(item) = self.content.cpe_dictionary.as_ref().and_then(|d| d.item(name)) else {
+            tracing::debug!("CPE `{name}` is not in the dictionary: not applicable");
+            return false;
+        };
+        item.checks
+            .iter()
+            .filter(|(system, _, _)| system == OVAL_SYSTEM)
+            .any(|(_, href, id)| self.check(href, id))
+    }
+
+    fn check(&self, href: &str, id: &str) -> bool {
+        match self.evaluators.get(href) {
+            Some(e) => e.definition(id) == OvalResult::True,
+            None => false,
+        }
+    }
+}

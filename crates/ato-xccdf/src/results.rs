@@ -1,0 +1,246 @@
+//! XCCDF 1.2 results: the benchmark with a `TestResult` appended, as `oscap xccdf eval
+//! --results` writes it, and the default score (NIST IR 7275 rev 4, table 40).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use ato_content::xccdf::{Benchmark, Item, Role};
+use ato_content::Content;
+
+use crate::error::XccdfError;
+use crate::eval::{RuleResult, ScanResult, XccdfResult};
+use crate::profile::Policy;
+
+/// Facts about the scanned system for the TestResult.
+#[derive(Debug, Clone, Default)]
+pub struct TargetFacts {
+    pub host_name: String,
+    /// `Some(root)` for an offline root.
+    pub root: Option<String>,
+    pub user: String,
+    pub privileged: bool,
+}
+
+/// Times of the scan, already formatted as `xsd:dateTime`.
+#[derive(Debug, Clone, Default)]
+pub struct ScanTimes {
+    pub start: String,
+    pub end: String,
+}
+
+/// The default scoring model's score of the benchmark.
+pub fn default_score(benchmark: &Benchmark, results: &ScanResult) -> f64 {
+    let by_id: std::collections::HashMap<&str, &RuleResult> =
+        results.rules.iter().map(|r| (r.rule_id.as_str(), r)).collect();
+    // (score, weight of this node as a child, counted)
+    fn node(
+        items: &[Item],
+        by_id: &std::collections::HashMap<&str, &RuleResult>,
+    ) -> Option<f64> {
+        let mut sum = 0.0;
+        let mut accumulator = 0.0;
+        let mut count = 0;
+        for item in items {
+            let (score, weight) = match item {
+                Item::Rule(r) => {
+                    let Some(rr) = by_id.get(r.base.id.as_str()) else { continue };
+                    if rr.role == Role::Unscored {
+                        continue;
+                    }
+                    let s = match rr.result {
+                        XccdfResult::NotSelected
+                        | XccdfResult::NotApplicable
+                        | XccdfResult::Informational
+                        | XccdfResult::NotChecked => continue,
+                        XccdfResult::Pass | XccdfResult::Fixed => 100.0,
+                        _ => 0.0,
+                    };
+                    (s, rr.weight)
+                }
+                Item::Group(g) => match node(&g.children, by_id) {
+                    Some(s) => (s, g.base.weight),
+                    None => continue,
+                },
+                Item::Value(_) => continue,
+            };
+            sum += score * weight;
+            accumulator += weight;
+            count += 1;
+        }
+        if count == 0 {
+            None
+        } else if accumulator > 0.0 {
+            Some(sum / accumulator)
+        } else {
+            Some(0.0)
+        }
+    }
+    node(&benchmark.items, &by_id).unwrap_or(0.0)
+}
+
+/// Escapes text for XML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry are dropped rather than written invalid.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The `TestResult` element, in the XCCDF 1.2 namespace (declared on it).
+pub fn test_result_xml(
+    content: &Content,
+    policy: &Policy,
+    results: &ScanResult,
+    facts: &TargetFacts,
+    times: &ScanTimes,
+    score: f64,
+) -> String {
+    let mut x = String::with_capacity(64 * results.rules.len() + 4096);
+    let profile_suffix = policy
+        .profile_id
+        .as_deref()
+        .map(|p| p.trim_start_matches("xccdf_").replace(['/', ' '], "_"))
+        .unwrap_or_else(|| "default".to_string());
+    let _ = writeln!(
+        x,
+        "<TestResult xmlns=\"http://checklists.nist.gov/xccdf/1.2\" id=\"xccdf_org.ato_testresult_{}\" start-time=\"{}\" end-time=\"{}\" version=\"{}\" test-system=\"cpe:/a:ato:ato:{}\">",
+        escape(&profile_suffix),
+        escape(&times.start),
+        escape(&times.end),
+        escape(&content.benchmark.version),
+        env!("CARGO_PKG_VERSION"),
+    );
+    let _ = writeln!(
+        x,
+        "    <benchmark href=\"{}\" id=\"{}\"/>",
+        escape(&content.path.display().to_string()),
+        escape(&content.benchmark.id)
+    );
+    let _ = writeln!(x, "    <title>ato scan result</title>");
+    let _ = writeln!(
+        x,
+        "    <identity authenticated=\"false\" privileged=\"{}\">{}</identity>",
+        facts.privileged,
+        escape(&facts.user)
+    );
+    if let Some(p) = &policy.profile_id {
+        let _ = writeln!(x, "    <profile idref=\"{}\"/>", escape(p));
+    }
+    let _ = writeln!(x, "    <target>{}</target>", escape(&facts.host_name));
+    let _ = writeln!(x, "    <target-facts>");
+    let fact = |x: &mut String, name: &str, value: &str| {
+        let _ = writeln!(
+            x,
+            "      <fact name=\"{name}\" type=\"string\">{}</fact>",
+            escape(value)
+        );
+    };
+    fact(&mut x, "urn:xccdf:fact:scanner:name", "ato");
+    fact(&mut x, "urn:xccdf:fact:scanner:version", env!("CARGO_PKG_VERSION"));
+    fact(&mut x, "urn:xccdf:fact:asset:identifier:host_name", &facts.host_name);
+    if let Some(root) = &facts.root {
+        fact(&mut x, "urn:xccdf:fact:ato:offline-root", root);
+    }
+    let _ = writeln!(x, "    </target-facts>");
+    for p in &results.platforms {
+        let _ = writeln!(x, "    <platform idref=\"{}\"/>", escape(p));
+    }
+    for id in &policy.changed_values {
+        if let Some(v) = policy.values.get(id) {
+            let _ = writeln!(x, "    <set-value idref=\"{}\">{}</set-value>", escape(id), escape(v));
+        }
+    }
+    for r in &results.rules {
+        write_rule_result(&mut x, r, &times.end);
+    }
+    let _ = writeln!(
+        x,
+        "    <score system=\"urn:xccdf:scoring:default\" maximum=\"100.000000\">{score:.6}</score>"
+    );
+    x.push_str("  </TestResult>\n");
+    x
+}
+
+fn write_rule_result(x: &mut String, r: &RuleResult, time: &str) {
+    let _ = writeln!(
+        x,
+        "    <rule-result idref=\"{}\" role=\"{}\" time=\"{}\" severity=\"{}\" weight=\"{:.6}\">",
+        escape(&r.rule_id),
+        r.role.as_str(),
+        escape(time),
+        r.severity.as_str(),
+        r.weight
+    );
+    let _ = writeln!(x, "      <result>{}</result>", r.result.as_str());
+    for id in &r.idents {
+        let _ = writeln!(x, "      <ident system=\"{}\">{}</ident>", escape(&id.system), escape(&id.value));
+    }
+    for m in &r.messages {
+        let _ = writeln!(x, "      <message severity=\"info\">{}</message>", escape(m));
+    }
+    if let Some(c) = &r.check {
+        let _ = writeln!(x, "      <check system=\"{}\">", escape(&c.system));
+        for (value_id, export) in &c.exports {
+            let _ = writeln!(
+                x,
+                "        <check-export value-id=\"{}\" export-name=\"{}\"/>",
+                escape(value_id),
+                escape(export)
+            );
+        }
+        match &c.name {
+            Some(n) => {
+                let _ = writeln!(
+                    x,
+                    "        <check-content-ref name=\"{}\" href=\"{}\"/>",
+                    escape(n),
+                    escape(&c.href)
+                );
+            }
+            None => {
+                let _ = writeln!(x, "        <check-content-ref href=\"{}\"/>", escape(&c.href));
+            }
+        }
+        let _ = writeln!(x, "      </check>");
+    }
+    x.push_str("    </rule-result>\n");
+}
+
+/// The whole results document: the benchmark with the TestResult before its end tag.
+pub fn results_document(content: &Content, test_result: &str) -> String {
+    let bench = &content.benchmark_xml;
+    let close = bench.rfind("</").unwrap_or(bench.len());
+    let mut doc = String::with_capacity(bench.len() + test_result.len() + 64);
+    doc.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    doc.push_str(&bench[..close]);
+    doc.push_str("  ");
+    doc.push_str(test_result);
+    doc.push_str(&bench[close..]);
+    doc.push('\n');
+    doc
+}
+
+/// Writes `data` to `path` atomically: a temporary file beside it, synced, then renamed.
+pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), XccdfError> {
+    let err = |source| XccdfError::Write { path: path.to_path_buf(), source };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    tmp.write_all(data).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
