@@ -1,1 +1,343 @@
-fn main() {}
+//! `ato`: SCAP scanning and ATO artifacts from one offline binary.
+
+mod content_choice;
+mod summary;
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use ato_content::{Content, LoadOptions};
+use ato_target::Target;
+use ato_xccdf::results::{self, ScanTimes, TargetFacts};
+use ato_xccdf::{ScanRequest, XccdfResult};
+use clap::{Args, Parser, Subcommand};
+
+use crate::content_choice::{Choice, OsRelease};
+
+#[derive(Parser)]
+#[command(
+    name = "ato",
+    version,
+    about = "Scan a Linux system against SCAP content (DISA STIG, \
+    CIS, ANSSI) and produce the evidence an Authority to Operate needs."
+)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate a SCAP source data stream (or XCCDF benchmark) against this host or an offline
+    /// root.
+    Scan(ScanArgs),
+    /// The built-in baseline that is scanned when no installed content applies.
+    Baseline(BaselineArgs),
+    /// Show the data streams, profiles and rule counts of SCAP content.
+    Info(InfoArgs),
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Profile id, or its short name (`stig`, `standard`). Default: the STIG profile if the
+    /// content has one, else `standard`, else the benchmark's own selection.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Scan the file system tree at DIR (an image, chroot or mounted disk) instead of this
+    /// host. Nothing in it is executed and no path leaves it.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Write XCCDF 1.2 results (the benchmark with a TestResult) to FILE.
+    #[arg(long, value_name = "FILE")]
+    results: Option<PathBuf>,
+    /// Evaluate only this rule (repeatable; full id or short name).
+    #[arg(long = "rule", value_name = "ID")]
+    rules: Vec<String>,
+    /// Do not evaluate this rule (repeatable).
+    #[arg(long = "skip-rule", value_name = "ID")]
+    skip_rules: Vec<String>,
+    /// Use this data stream of a collection (default: the first).
+    #[arg(long, value_name = "ID")]
+    datastream_id: Option<String>,
+    /// Use this checklist component-ref of the data stream (default: the first).
+    #[arg(long, value_name = "ID")]
+    xccdf_id: Option<String>,
+    /// Print no summary.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+    /// SCAP content: a source data stream or an XCCDF benchmark. Default: the installed SSG
+    /// data stream for the scanned system, or the built-in baseline.
+    datastream: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct BaselineArgs {
+    /// Write the built-in baseline data stream to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    export: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct InfoArgs {
+    datastream: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let outcome = match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Baseline(args) => baseline(args).map(|()| ExitCode::SUCCESS),
+        Command::Info(args) => info(args).map(|()| ExitCode::SUCCESS),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ATO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .init();
+}
+
+fn now() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        .to_string()
+}
+
+fn scan(args: ScanArgs) -> Result<ExitCode> {
+    let target = match &args.root {
+        Some(root) => Target::offline(root)
+            .with_context(|| format!("cannot scan the tree at `{}`", root.display()))?,
+        None => Target::live().context("cannot open the live host's root")?,
+    };
+    let options = LoadOptions {
+        datastream_id: args.datastream_id.clone(),
+        xccdf_id: args.xccdf_id.clone(),
+    };
+    let content = match &args.datastream {
+        Some(path) => Content::load(path, &options)?,
+        None => {
+            let os = OsRelease::read(&target);
+            match content_choice::choose(os.as_ref(), Path::new(content_choice::SSG_DIR)) {
+                Choice::Installed(path) => {
+                    eprintln!("ato: scanning with {}", path.display());
+                    Content::load(&path, &options)?
+                }
+                Choice::Baseline { reason, hint } => {
+                    eprintln!("ato: {reason}.");
+                    eprintln!("hint: {hint}");
+                    eprintln!("ato: scanning with the built-in baseline instead.");
+                    Content::from_str(
+                        content_choice::BASELINE,
+                        Path::new(content_choice::BASELINE_NAME),
+                        &options,
+                    )?
+                }
+            }
+        }
+    };
+
+    let bench = &content.benchmark;
+    let profile = match &args.profile {
+        Some(name) => Some(ato_xccdf::find_profile(bench, name)?),
+        None if args.datastream.is_none() => default_profile(bench),
+        None => None,
+    };
+    let policy = ato_xccdf::resolve(bench, profile)?;
+    let only_rules = rule_ids(bench, &args.rules)?;
+    let skip_rules = rule_ids(bench, &args.skip_rules)?;
+
+    let start = now();
+    let total = bench
+        .rules()
+        .iter()
+        .filter(|r| policy.is_selected(&r.base.id))
+        .filter(|r| only_rules.is_empty() || only_rules.contains(&r.base.id))
+        .count();
+    let bar = progress_bar(total as u64, args.no_progress || args.quiet);
+    let on_progress = |done: usize, _total: usize| {
+        if let Some(b) = &bar {
+            b.set_position(done as u64);
+        }
+    };
+    let request = ScanRequest {
+        content: &content,
+        policy: &policy,
+        target: &target,
+        only_rules,
+        skip_rules,
+        progress: Some(&on_progress),
+    };
+    let outcome = ato_xccdf::scan(&request);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let end = now();
+    let score = results::default_score(bench, &outcome);
+
+    if let Some(path) = &args.results {
+        let facts = target_facts(&target, args.root.as_deref());
+        let tr = results::test_result_xml(
+            &content,
+            &policy,
+            &outcome,
+            &facts,
+            &ScanTimes { start, end },
+            score,
+        );
+        let doc = results::results_document(&content, &tr);
+        results::write_atomically(path, doc.as_bytes())?;
+    }
+    if !args.quiet {
+        print!(
+            "{}",
+            summary::render(bench, policy.profile_id.as_deref(), &outcome, score)
+        );
+    }
+    let failing = outcome.rules.iter().any(|r| {
+        matches!(
+            r.result,
+            XccdfResult::Fail | XccdfResult::Error | XccdfResult::Unknown
+        )
+    });
+    Ok(if failing {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The STIG profile if there is one, else `standard`, else none.
+fn default_profile(bench: &ato_content::xccdf::Benchmark) -> Option<&ato_content::xccdf::Profile> {
+    ["stig", "standard"]
+        .iter()
+        .find_map(|name| ato_xccdf::find_profile(bench, name).ok())
+        .or_else(|| bench.profiles.first())
+}
+
+/// Full rule ids for names given as full ids or short names.
+fn rule_ids(bench: &ato_content::xccdf::Benchmark, names: &[String]) -> Result<HashSet<String>> {
+    let mut out = HashSet::new();
+    let rules = bench.rules();
+    for name in names {
+        let found = rules.iter().find(|r| {
+            r.base.id == *name
+                || r.base
+                    .id
+                    .rsplit_once("_rule_")
+                    .is_some_and(|(_, short)| short == name)
+        });
+        match found {
+            Some(r) => {
+                out.insert(r.base.id.clone());
+            }
+            None => bail!("no rule `{name}` in benchmark `{}`", bench.id),
+        }
+    }
+    Ok(out)
+}
+
+fn progress_bar(total: u64, disabled: bool) -> Option<indicatif::ProgressBar> {
+    if disabled || !std::io::stderr().is_terminal() || total == 0 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} rules {wide_bar}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
+fn target_facts(target: &Target, root: Option<&Path>) -> TargetFacts {
+    let host_name = match target.uname() {
+        Some(u) if !target.is_offline() => u.nodename,
+        _ => target
+            .read("/etc/hostname", 4096)
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "unknown".to_string()),
+    };
+    let uid = rustix::process::geteuid();
+    TargetFacts {
+        host_name,
+        root: root.map(|r| r.display().to_string()),
+        user: std::env::var("USER").unwrap_or_else(|_| uid.as_raw().to_string()),
+        privileged: uid.is_root(),
+    }
+}
+
+fn baseline(args: BaselineArgs) -> Result<()> {
+    match args.export {
+        Some(path) if path.as_os_str() == "-" => {
+            print!("{}", content_choice::BASELINE);
+        }
+        Some(path) => {
+            results::write_atomically(&path, content_choice::BASELINE.as_bytes())?;
+            eprintln!("ato: wrote the built-in baseline to {}", path.display());
+        }
+        None => {
+            let content = Content::from_str(
+                content_choice::BASELINE,
+                Path::new(content_choice::BASELINE_NAME),
+                &LoadOptions::default(),
+            )?;
+            let b = &content.benchmark;
+            println!("{} ({})", b.title.trim(), b.version);
+            for r in b.rules() {
+                println!("  {:<8} {}", r.severity.as_str(), r.base.title.trim());
+            }
+            println!("Export it with: ato baseline --export FILE");
+        }
+    }
+    Ok(())
+}
+
+fn info(args: InfoArgs) -> Result<()> {
+    let content = Content::load(&args.datastream, &LoadOptions::default())?;
+    let b = &content.benchmark;
+    println!("Document: {}", args.datastream.display());
+    if let Some(ds) = &content.datastream_id {
+        println!("Data stream: {ds}");
+    }
+    println!("Benchmark: {}", b.id);
+    println!("  title:   {}", b.title.trim());
+    println!("  version: {}", b.version);
+    println!("  status:  {}", b.status);
+    println!("  rules:   {}", b.rules().len());
+    println!("Profiles:");
+    for p in &b.profiles {
+        let policy = ato_xccdf::resolve(b, Some(p))?;
+        println!("  {}  ({} rules)", p.id, policy.selected.len());
+        println!("      {}", p.title.trim());
+    }
+    Ok(())
+}
