@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs ato's tests: installs what they need (Debian packages, the reference target), then the
+# whole workspace's tests, including the agreement test against OpenSCAP.
+#
+#   scripts/test.sh            (as root on Debian 12 or a similar Debian/Ubuntu)
+#
+# ATO_REFERENCE_TARGET names where the reference target is built (default
+# /var/tmp/ato-target; a complete one is reused). Needs ../shared beside the repository.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(openscap-scanner openscap-utils openscap-common ssg-base ssg-debian ssg-debderived
+          ssg-nondebian libxml2-utils debootstrap systemd)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+export ATO_REFERENCE_TARGET=${ATO_REFERENCE_TARGET:-/var/tmp/ato-target}
+sh ../shared/fixtures/build-target.sh "$ATO_REFERENCE_TARGET"
+
+cargo fmt --all -- --check
+cargo test --workspace --release
