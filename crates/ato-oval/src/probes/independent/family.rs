@@ -25,11 +25,26 @@ mod tests {
     fn always_unix() {
         let dir = tempfile::tempdir().unwrap();
         let target = Target::offline(dir.path()).unwrap();
-        let kind =
-            Kind { family: Family::Independent, name: "family".into(), namespace: String::new() };
-        let req = ObjectRequest { id: "oval:t:obj:1", kind: &kind, behaviors: &[], entities: vec![] };
+        let kind = Kind {
+            family: Family::Independent,
+            name: "family".into(),
+            namespace: String::new(),
+        };
+        let req = ObjectRequest {
+            id: "oval:t:obj:1",
+            kind: &kind,
+            behaviors: &[],
+            entities: vec![],
+        };
         let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        let c = collect(&req, &ProbeContext { target: &target, regexes: &regexes, shared: &shared });
+        let c = collect(
+            &req,
+            &ProbeContext {
+                target: &target,
+                regexes: &regexes,
+                shared: &shared,
+            },
+        );
         assert_eq!(c.flag, Flag::Complete);
         assert_eq!(c.items[0].fields[0].value, "unix");
     }

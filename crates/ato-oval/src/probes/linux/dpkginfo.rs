@@ -114,7 +114,10 @@ impl Database {
         let mut db = Database::default();
         for stanza in stanzas(text) {
             let field = |key: &str| {
-                stanza.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.trim())
+                stanza
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v.trim())
             };
             let (Some(name), Some(status)) = (field("Package"), field("Status")) else {
                 continue;
@@ -133,7 +136,10 @@ impl Database {
             if pkg.name == "dpkg" {
                 db.native = Some(pkg.arch.clone());
             }
-            db.by_name.entry(pkg.name.clone()).or_default().push(Arc::new(pkg));
+            db.by_name
+                .entry(pkg.name.clone())
+                .or_default()
+                .push(Arc::new(pkg));
         }
         db
     }
@@ -144,7 +150,11 @@ impl Database {
             return Some(found);
         }
         let (bare, arch) = name.rsplit_once(':')?;
-        self.by_name.get(bare)?.iter().map(AsRef::as_ref).find(|p| p.arch == arch)
+        self.by_name
+            .get(bare)?
+            .iter()
+            .map(AsRef::as_ref)
+            .find(|p| p.arch == arch)
     }
 
     /// Of the stanzas of one name, the native or `all` one; any one if the native
@@ -186,7 +196,11 @@ impl<'a> Evr<'a> {
             Some((v, r)) => (v, Some(r)),
             None => (rest, None),
         };
-        Evr { epoch, version, release }
+        Evr {
+            epoch,
+            version,
+            release,
+        }
     }
 
     fn joined(&self) -> String {
@@ -288,8 +302,11 @@ Architecture: amd64
 
     fn run(root: &Path, op: Operation, name: &str) -> Collected {
         let target = Target::offline(root).unwrap();
-        let kind =
-            Kind { family: Family::Linux, name: "dpkginfo".into(), namespace: String::new() };
+        let kind = Kind {
+            family: Family::Linux,
+            name: "dpkginfo".into(),
+            namespace: String::new(),
+        };
         let req = ObjectRequest {
             id: "oval:t:obj:1",
             kind: &kind,
@@ -297,7 +314,14 @@ Architecture: amd64
             entities: vec![RequestEntity::literal("name", op, name)],
         };
         let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        collect(&req, &ProbeContext { target: &target, regexes: &regexes, shared: &shared })
+        collect(
+            &req,
+            &ProbeContext {
+                target: &target,
+                regexes: &regexes,
+                shared: &shared,
+            },
+        )
     }
 
     fn tree() -> tempfile::TempDir {
@@ -308,7 +332,10 @@ Architecture: amd64
     }
 
     fn fields(item: &Item) -> Vec<(String, String)> {
-        item.fields.iter().map(|f| (f.name.clone(), f.value.clone())).collect()
+        item.fields
+            .iter()
+            .map(|f| (f.name.clone(), f.value.clone()))
+            .collect()
     }
 
     #[test]
@@ -324,7 +351,10 @@ Architecture: amd64
             ("version", "9.2p1"),
             ("evr", "1:9.2p1-2+deb12u2"),
         ];
-        let want: Vec<_> = want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let want: Vec<_> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         assert_eq!(fields(&c.items[0]), want);
         assert_eq!(c.items[0].fields[5].datatype, Datatype::EvrString);
     }
@@ -345,24 +375,46 @@ Architecture: amd64
     #[test]
     fn removed_and_not_installed_are_absent() {
         let dir = tree();
-        assert_eq!(run(dir.path(), Operation::Equals, "telnet").flag, Flag::DoesNotExist);
-        assert_eq!(run(dir.path(), Operation::Equals, "gone").flag, Flag::DoesNotExist);
-        assert_eq!(run(dir.path(), Operation::Equals, "nothing").flag, Flag::DoesNotExist);
+        assert_eq!(
+            run(dir.path(), Operation::Equals, "telnet").flag,
+            Flag::DoesNotExist
+        );
+        assert_eq!(
+            run(dir.path(), Operation::Equals, "gone").flag,
+            Flag::DoesNotExist
+        );
+        assert_eq!(
+            run(dir.path(), Operation::Equals, "nothing").flag,
+            Flag::DoesNotExist
+        );
         // Half-configured on hold still has a current version, as APT sees it.
-        assert_eq!(run(dir.path(), Operation::Equals, "tzdata").flag, Flag::Complete);
+        assert_eq!(
+            run(dir.path(), Operation::Equals, "tzdata").flag,
+            Flag::Complete
+        );
     }
 
     #[test]
     fn foreign_architecture_only_by_qualified_name() {
         let dir = tree();
-        assert_eq!(run(dir.path(), Operation::Equals, "libfoo").flag, Flag::DoesNotExist);
-        assert_eq!(run(dir.path(), Operation::Equals, "libfoo:i386").flag, Flag::Complete);
+        assert_eq!(
+            run(dir.path(), Operation::Equals, "libfoo").flag,
+            Flag::DoesNotExist
+        );
+        assert_eq!(
+            run(dir.path(), Operation::Equals, "libfoo:i386").flag,
+            Flag::Complete
+        );
     }
 
     #[test]
     fn pattern_matches_present_packages() {
         let dir = tree();
-        let c = run(dir.path(), Operation::PatternMatch, "^(openssh|telnet|base)");
+        let c = run(
+            dir.path(),
+            Operation::PatternMatch,
+            "^(openssh|telnet|base)",
+        );
         let names: Vec<_> = c.items.iter().map(|i| i.fields[0].value.clone()).collect();
         assert_eq!(names, ["base-files", "openssh-server"]);
     }
@@ -381,7 +433,11 @@ Architecture: amd64
         fs::create_dir_all(dir.path().join("var/lib/dpkg/status")).unwrap();
         let c = run(dir.path(), Operation::Equals, "openssh-server");
         assert_eq!(c.flag, Flag::Error);
-        assert!(c.messages[0].contains("/var/lib/dpkg/status"), "{:?}", c.messages);
+        assert!(
+            c.messages[0].contains("/var/lib/dpkg/status"),
+            "{:?}",
+            c.messages
+        );
     }
 
     #[test]

@@ -51,7 +51,11 @@ mod tests {
 
     fn run(root: &std::path::Path) -> Collected {
         let target = Target::offline(root).unwrap();
-        let kind = Kind { family: Family::Linux, name: "rpminfo".into(), namespace: String::new() };
+        let kind = Kind {
+            family: Family::Linux,
+            name: "rpminfo".into(),
+            namespace: String::new(),
+        };
         let req = ObjectRequest {
             id: "oval:t:obj:1",
             kind: &kind,
@@ -59,7 +63,14 @@ mod tests {
             entities: vec![RequestEntity::literal("name", Operation::Equals, "bash")],
         };
         let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        collect(&req, &ProbeContext { target: &target, regexes: &regexes, shared: &shared })
+        collect(
+            &req,
+            &ProbeContext {
+                target: &target,
+                regexes: &regexes,
+                shared: &shared,
+            },
+        )
     }
 
     #[test]
@@ -72,7 +83,11 @@ mod tests {
     fn database_present_is_not_collected() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("var/lib/rpm")).unwrap();
-        fs::write(dir.path().join("var/lib/rpm/rpmdb.sqlite"), b"SQLite format 3\0").unwrap();
+        fs::write(
+            dir.path().join("var/lib/rpm/rpmdb.sqlite"),
+            b"SQLite format 3\0",
+        )
+        .unwrap();
         let c = run(dir.path());
         assert_eq!(c.flag, Flag::NotCollected);
         assert!(c.messages[0].contains("/var/lib/rpm/rpmdb.sqlite"));

@@ -108,12 +108,18 @@ impl SysctlIndex {
             Ok(st) if st.is_dir() => {}
             Ok(_) => return SysctlIndex { names: Ok(None) },
             Err(e) if e.is_not_found() => return SysctlIndex { names: Ok(None) },
-            Err(e) => return SysctlIndex { names: Err(e.to_string()) },
+            Err(e) => {
+                return SysctlIndex {
+                    names: Err(e.to_string()),
+                }
+            }
         }
         let mut names = BTreeMap::new();
         match walk(target, PROC_SYS, 1, &mut names) {
             Ok(()) if names.is_empty() => SysctlIndex { names: Ok(None) },
-            Ok(()) => SysctlIndex { names: Ok(Some(names)) },
+            Ok(()) => SysctlIndex {
+                names: Ok(Some(names)),
+            },
             Err(e) => SysctlIndex { names: Err(e) },
         }
     }
@@ -164,7 +170,9 @@ fn walk(
 fn read_value(target: &Target, path: &str) -> Result<Option<Vec<String>>, String> {
     let bytes = match target.read(path, 1 << 20) {
         Ok(b) => b,
-        Err(_) if path.starts_with("/proc/sys/net/ipv6/conf/") && path.ends_with("/stable_secret") => {
+        Err(_)
+            if path.starts_with("/proc/sys/net/ipv6/conf/") && path.ends_with("/stable_secret") =>
+        {
             return Ok(None);
         }
         Err(e) => return Err(format!("cannot read the kernel parameter: {e}")),
@@ -180,8 +188,10 @@ fn read_value(target: &Target, path: &str) -> Result<Option<Vec<String>>, String
 /// white space; an empty last piece is dropped.
 fn split_value(bytes: &[u8]) -> Vec<String> {
     let separator = |b: &u8| *b == b'\n' || !(b.is_ascii_graphic() || b" \t\x0b\x0c\r".contains(b));
-    let mut values: Vec<String> =
-        bytes.split(separator).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+    let mut values: Vec<String> = bytes
+        .split(separator)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
     if values.len() > 1 && values.last().is_some_and(String::is_empty) {
         values.pop();
     }
@@ -201,7 +211,11 @@ mod tests {
 
     fn run(root: &std::path::Path, op: Operation, name: &str) -> Collected {
         let target = Target::offline(root).unwrap();
-        let kind = Kind { family: Family::Unix, name: "sysctl".into(), namespace: String::new() };
+        let kind = Kind {
+            family: Family::Unix,
+            name: "sysctl".into(),
+            namespace: String::new(),
+        };
         let req = ObjectRequest {
             id: "oval:t:obj:1",
             kind: &kind,
@@ -209,7 +223,14 @@ mod tests {
             entities: vec![RequestEntity::literal("name", op, name)],
         };
         let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        collect(&req, &ProbeContext { target: &target, regexes: &regexes, shared: &shared })
+        collect(
+            &req,
+            &ProbeContext {
+                target: &target,
+                regexes: &regexes,
+                shared: &shared,
+            },
+        )
     }
 
     fn tree() -> tempfile::TempDir {
@@ -244,15 +265,25 @@ mod tests {
         assert_eq!(values(&c.items[0]), ["4\t4\t1\t7"]);
         let c = run(dir.path(), Operation::Equals, "kernel.lines");
         assert_eq!(values(&c.items[0]), ["a", "", "b"]);
-        let c = run(dir.path(), Operation::Equals, "net.ipv4.conf.eth0.100.rp_filter");
+        let c = run(
+            dir.path(),
+            Operation::Equals,
+            "net.ipv4.conf.eth0.100.rp_filter",
+        );
         assert_eq!(values(&c.items[0]), ["1"]);
     }
 
     #[test]
     fn absent_empty_and_write_only() {
         let dir = tree();
-        assert_eq!(run(dir.path(), Operation::Equals, "kernel.nope").flag, Flag::DoesNotExist);
-        assert_eq!(run(dir.path(), Operation::Equals, "kernel.empty").flag, Flag::DoesNotExist);
+        assert_eq!(
+            run(dir.path(), Operation::Equals, "kernel.nope").flag,
+            Flag::DoesNotExist
+        );
+        assert_eq!(
+            run(dir.path(), Operation::Equals, "kernel.empty").flag,
+            Flag::DoesNotExist
+        );
         let c = run(dir.path(), Operation::Equals, "net.ipv4.route.flush");
         assert_eq!(c.flag, Flag::DoesNotExist);
     }
@@ -262,7 +293,10 @@ mod tests {
         let dir = tree();
         let c = run(dir.path(), Operation::PatternMatch, r"^kernel\.");
         let names: Vec<_> = c.items.iter().map(|i| i.fields[0].value.as_str()).collect();
-        assert_eq!(names, ["kernel.lines", "kernel.printk", "kernel.randomize_va_space"]);
+        assert_eq!(
+            names,
+            ["kernel.lines", "kernel.printk", "kernel.randomize_va_space"]
+        );
     }
 
     #[test]

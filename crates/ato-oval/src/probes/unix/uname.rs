@@ -38,7 +38,11 @@ fn offline(req: &ObjectRequest<'_>, target: &Target) -> Collected {
     let read = |name: &str| -> Result<Option<String>, String> {
         let path = format!("/proc/sys/kernel/{name}");
         match target.read(&path, LIMIT) {
-            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).trim_end_matches('\n').into())),
+            Ok(bytes) => Ok(Some(
+                String::from_utf8_lossy(&bytes)
+                    .trim_end_matches('\n')
+                    .into(),
+            )),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e.to_string()),
         }
@@ -89,10 +93,26 @@ mod tests {
 
     fn run(root: &std::path::Path) -> Collected {
         let target = Target::offline(root).unwrap();
-        let kind = Kind { family: Family::Unix, name: "uname".into(), namespace: String::new() };
-        let req = ObjectRequest { id: "oval:t:obj:1", kind: &kind, behaviors: &[], entities: vec![] };
+        let kind = Kind {
+            family: Family::Unix,
+            name: "uname".into(),
+            namespace: String::new(),
+        };
+        let req = ObjectRequest {
+            id: "oval:t:obj:1",
+            kind: &kind,
+            behaviors: &[],
+            entities: vec![],
+        };
         let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        collect(&req, &ProbeContext { target: &target, regexes: &regexes, shared: &shared })
+        collect(
+            &req,
+            &ProbeContext {
+                target: &target,
+                regexes: &regexes,
+                shared: &shared,
+            },
+        )
     }
 
     #[test]
@@ -119,7 +139,17 @@ mod tests {
         let c = run(dir.path());
         assert_eq!(c.flag, Flag::Complete);
         let values: Vec<_> = c.items[0].fields.iter().map(|f| f.value.as_str()).collect();
-        assert_eq!(values, ["x86_64", "web01", "Linux", "6.1.0-18-amd64", "#1 SMP", "x86_64"]);
+        assert_eq!(
+            values,
+            [
+                "x86_64",
+                "web01",
+                "Linux",
+                "6.1.0-18-amd64",
+                "#1 SMP",
+                "x86_64"
+            ]
+        );
 
         fs::remove_file(k.join("arch")).unwrap();
         let c = run(dir.path());
