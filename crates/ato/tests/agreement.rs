@@ -209,6 +209,64 @@ fn debian11_all_profiles_agree_with_openscap() {
     );
 }
 
+/// The built-in baseline gives the same results under oscap (`oscap-chroot`, on the exported
+/// data stream) as under ato.
+#[test]
+fn baseline_agrees_with_openscap() {
+    let Some(target) = reference_target() else {
+        eprintln!("skipped: set ATO_REFERENCE_TARGET to a tree from build-target.sh");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = tmp.path().join("baseline-ds.xml");
+    let status = Command::new(env!("CARGO_BIN_EXE_ato"))
+        .args(["baseline", "--export"])
+        .arg(&ds)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let profile = "xccdf_org.ato_profile_baseline";
+    let theirs = tmp.path().join("oscap.xml");
+    let status = Command::new("oscap-chroot")
+        .arg(&target)
+        .args(["xccdf", "eval", "--profile", profile, "--results"])
+        .arg(&theirs)
+        .arg(&ds)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("oscap-chroot runs (install openscap-utils)");
+    assert!(
+        matches!(status.code(), Some(0) | Some(2)),
+        "oscap-chroot failed: {status}"
+    );
+    let ours = tmp.path().join("ato.xml");
+    let status = Command::new(env!("CARGO_BIN_EXE_ato"))
+        .args(["scan", "--quiet", "--root"])
+        .arg(&target)
+        .args(["--profile", profile, "--results"])
+        .arg(&ours)
+        .arg(&ds)
+        .status()
+        .unwrap();
+    assert!(
+        matches!(status.code(), Some(0) | Some(2)),
+        "ato scan failed: {status}"
+    );
+    let (theirs, ours) = (rule_results(&theirs), rule_results(&ours));
+    assert_eq!(theirs.len(), ours.len());
+    let differ: Vec<_> = theirs
+        .iter()
+        .filter(|(rule, r)| ours.get(*rule) != Some(r))
+        .map(|(rule, r)| format!("{rule}: OpenSCAP {r}, ato {:?}", ours.get(rule)))
+        .collect();
+    eprintln!(
+        "baseline: {} of {} rules agree",
+        theirs.len() - differ.len(),
+        theirs.len()
+    );
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
+
 #[test]
 fn service_rules_name_their_units() {
     assert_eq!(

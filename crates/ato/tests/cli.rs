@@ -1,0 +1,362 @@
+//! The command line on small data streams and trees that the tests write: results, exit
+//! status, and bad input (each gives a clear error naming the file or element, never a panic).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+fn tree_with_sshd_config(dir: &Path, body: &str) -> std::path::PathBuf {
+    let root = dir.join("root");
+    write(&root, "etc/ssh/sshd_config", body);
+    write(&root, "etc/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
+    root
+}
+
+fn root_login_ds() -> String {
+    let (def, test, object) = file_line_rule(
+        "root_login",
+        "/etc/ssh/sshd_config",
+        r"^\s*PermitRootLogin\s+no\s*$",
+    );
+    data_stream(&[TestRule {
+        name: "root_login",
+        severity: "high",
+        definition: &def,
+        tests: &test,
+        objects: &object,
+        states: "",
+    }])
+}
+
+#[test]
+fn a_passing_rule_exits_0_and_a_failing_one_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = write(dir.path(), "ds.xml", &root_login_ds());
+
+    let good = tree_with_sshd_config(&dir.path().join("good"), "PermitRootLogin no\n");
+    let out = run(ato()
+        .args(["scan", "--profile", "test", "--root"])
+        .arg(&good)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("pass"), "{}", stdout(&out));
+
+    let bad = tree_with_sshd_config(&dir.path().join("bad"), "PermitRootLogin yes\n");
+    let results = dir.path().join("results.xml");
+    let out = run(ato()
+        .args(["scan", "--profile", "test", "--root"])
+        .arg(&bad)
+        .arg("--results")
+        .arg(&results)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("root_login"),
+        "the failed rule is listed: {}",
+        stdout(&out)
+    );
+    assert_eq!(
+        results_by_rule(&results),
+        [("root_login".to_string(), "fail".to_string())]
+    );
+}
+
+#[test]
+fn truncated_xml_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = root_login_ds();
+    let ds = write(dir.path(), "truncated.xml", &full[..full.len() / 2]);
+    let out = run(ato().args(["scan", "--root"]).arg(dir.path()).arg(&ds));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("truncated.xml") && err.contains("not well-formed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn xml_that_is_not_scap_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "page.xml", "<html><body/></html>");
+    let out = run(ato().args(["scan", "--root"]).arg(dir.path()).arg(&f));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is not SCAP content"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_dtd_is_refused_so_entities_cannot_expand() {
+    let dir = tempfile::tempdir().unwrap();
+    let lol = r#"<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
+<lolz>&lol2;</lolz>"#;
+    let f = write(dir.path(), "lol.xml", lol);
+    let out = run(ato().args(["scan", "--root"]).arg(dir.path()).arg(&f));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("lol.xml"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_unknown_profile_lists_the_available_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = write(dir.path(), "ds.xml", &root_login_ds());
+    let out = run(ato()
+        .args(["scan", "--profile", "nope", "--root"])
+        .arg(dir.path())
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no profile `nope`") && err.contains("xccdf_org.test_profile_test"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_component_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = root_login_ds().replace(
+        "xlink:href=\"#scap_org.test_comp_oval\"",
+        "xlink:href=\"#scap_org.test_comp_gone\"",
+    );
+    let ds = write(dir.path(), "ds.xml", &ds);
+    let out = run(ato().args(["scan", "--root"]).arg(dir.path()).arg(&ds));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("scap_org.test_comp_gone"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_unsupported_object_type_gives_an_error_result_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = one_test_definition("proc");
+    let test = r#"<unix:process_test check="all" check_existence="at_least_one_exists" comment="c" id="oval:t:tst:proc" version="1"><unix:object object_ref="oval:t:obj:proc"/></unix:process_test>"#;
+    let object = r#"<unix:process_object id="oval:t:obj:proc" version="1"><unix:command>sshd</unix:command></unix:process_object>"#;
+    let ds = data_stream(&[TestRule {
+        name: "proc",
+        severity: "low",
+        definition: &def,
+        tests: test,
+        objects: object,
+        states: "",
+    }]);
+    let ds = write(dir.path(), "ds.xml", &ds);
+    let results = dir.path().join("r.xml");
+    let out = run(ato()
+        .args(["scan", "--profile", "test", "--root"])
+        .arg(dir.path())
+        .arg("--results")
+        .arg(&results)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        results_by_rule(&results),
+        [("proc".to_string(), "error".to_string())]
+    );
+    let msgs = messages_of(&results, "proc").join("\n");
+    assert!(
+        msgs.contains("oval:t:obj:proc") && msgs.contains("process_object"),
+        "{msgs}"
+    );
+}
+
+#[test]
+fn a_symlink_loop_in_the_target_gives_an_error_result_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::os::unix::fs::symlink("/etc/loop-b", root.join("etc/loop-a")).unwrap();
+    std::os::unix::fs::symlink("/etc/loop-a", root.join("etc/loop-b")).unwrap();
+    let (def, test, object) = file_line_rule("loop", "/etc/loop-a", "^x");
+    let ds = data_stream(&[TestRule {
+        name: "loop",
+        severity: "low",
+        definition: &def,
+        tests: &test,
+        objects: &object,
+        states: "",
+    }]);
+    let ds = write(dir.path(), "ds.xml", &ds);
+    let results = dir.path().join("r.xml");
+    let out = run(ato()
+        .args(["scan", "--profile", "test", "--root"])
+        .arg(&root)
+        .arg("--results")
+        .arg(&results)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        results_by_rule(&results),
+        [("loop".to_string(), "error".to_string())]
+    );
+    assert!(messages_of(&results, "loop")
+        .join("\n")
+        .contains("/etc/loop-a"));
+}
+
+#[test]
+fn a_file_that_cannot_be_read_gives_an_error_result_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    // A FIFO where a file is expected: reading it would block forever.
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &root.join("etc/fifo"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    // A directory where a file is expected.
+    std::fs::create_dir_all(root.join("etc/dir.conf")).unwrap();
+    let (d1, t1, o1) = file_line_rule("fifo", "/etc/fifo", "^x");
+    let (d2, t2, o2) = file_line_rule("dir", "/etc/dir.conf", "^x");
+    let ds = data_stream(&[
+        TestRule {
+            name: "fifo",
+            severity: "low",
+            definition: &d1,
+            tests: &t1,
+            objects: &o1,
+            states: "",
+        },
+        TestRule {
+            name: "dir",
+            severity: "low",
+            definition: &d2,
+            tests: &t2,
+            objects: &o2,
+            states: "",
+        },
+    ]);
+    let ds = write(dir.path(), "ds.xml", &ds);
+    let results = dir.path().join("r.xml");
+    let out = run(ato()
+        .args(["scan", "--profile", "test", "--root"])
+        .arg(&root)
+        .arg("--results")
+        .arg(&results)
+        .arg(&ds));
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(2)),
+        "{}",
+        stderr(&out)
+    );
+    // Neither hangs nor panics; each result says what happened to the path.
+    for (rule, path) in [("fifo", "/etc/fifo"), ("dir", "/etc/dir.conf")] {
+        let r = results_by_rule(&results)
+            .into_iter()
+            .find(|(n, _)| n == rule)
+            .unwrap()
+            .1;
+        assert!(matches!(r.as_str(), "error" | "fail"), "{rule}: {r}");
+        if r == "error" {
+            assert!(
+                messages_of(&results, rule).join("\n").contains(path),
+                "{rule}"
+            );
+        }
+    }
+}
+
+#[test]
+fn results_validate_against_the_xccdf_schema_and_oscap_renders_them() {
+    let schema = Path::new("/usr/share/openscap/schemas/xccdf/1.2/xccdf_1.2.xsd");
+    let have_tools = schema.exists()
+        && std::process::Command::new("xmllint")
+            .arg("--version")
+            .output()
+            .is_ok()
+        && std::process::Command::new("oscap")
+            .arg("--version")
+            .output()
+            .is_ok();
+    if !have_tools {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install libxml2-utils and openscap"
+        );
+        eprintln!("skipped: xmllint, oscap or the XCCDF schema is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ds = write(dir.path(), "ds.xml", &root_login_ds());
+    let root = tree_with_sshd_config(dir.path(), "PermitRootLogin yes\n");
+    let results = dir.path().join("results.xml");
+    let out = run(ato()
+        .args(["scan", "--profile", "test", "--root"])
+        .arg(&root)
+        .arg("--results")
+        .arg(&results)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let lint = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(schema)
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+    let report = std::process::Command::new("oscap")
+        .args(["xccdf", "generate", "report"])
+        .arg(&results)
+        .output()
+        .unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    assert!(String::from_utf8_lossy(&report.stdout).contains("root_login"));
+}
+
+#[test]
+fn without_applicable_content_the_baseline_is_scanned_and_the_reason_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    write(
+        &root,
+        "etc/os-release",
+        "ID=plan9\nVERSION_ID=\"4\"\nPRETTY_NAME=\"Plan 9\"\n",
+    );
+    let out = run(ato().args(["scan", "--no-progress", "--root"]).arg(&root));
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(2)),
+        "{}",
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("Plan 9") && err.contains("built-in baseline"),
+        "{err}"
+    );
+    assert!(
+        stdout(&out).contains("built-in baseline"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn the_baseline_exports_as_a_data_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("b.xml");
+    let out = run(ato().args(["baseline", "--export"]).arg(&f));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&f).unwrap();
+    assert!(text.contains("data-stream-collection"));
+}
