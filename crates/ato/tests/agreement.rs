@@ -139,7 +139,10 @@ fn agree(target: &Path, ds: &str) -> Vec<String> {
     for profile in profiles(&target.join("root/content").join(ds)) {
         let reference = rule_results(&reference(target, ds, &profile));
         let ours_path = tmp.path().join("ato.xml");
-        ato_scan(target, ds, &profile, &ours_path);
+        {
+            let _proc = ProcMount::new(target);
+            ato_scan(target, ds, &profile, &ours_path);
+        }
         let ours = rule_results(&ours_path);
         let (mut same, mut decided_by_systemd) = (0, 0);
         for (rule, expected) in &reference {
@@ -182,6 +185,32 @@ fn agree(target: &Path, ds: &str) -> Vec<String> {
         );
     }
     problems
+}
+
+/// Mounts `/proc` in the target for as long as it lives, as `oscap-reference.sh` does for
+/// OpenSCAP: kernel facts (sysctl, uname) are read from the tree's `/proc`, so both scanners
+/// see the same kernel.
+struct ProcMount(Option<PathBuf>);
+
+impl ProcMount {
+    fn new(target: &Path) -> ProcMount {
+        let proc = target.join("proc");
+        let mounted = Command::new("mountpoint").arg("-q").arg(&proc).status();
+        if mounted.is_ok_and(|s| s.success()) {
+            return ProcMount(None);
+        }
+        let status = Command::new("mount").args(["-t", "proc", "proc"]).arg(&proc).status();
+        assert!(status.is_ok_and(|s| s.success()), "cannot mount proc at {}", proc.display());
+        ProcMount(Some(proc))
+    }
+}
+
+impl Drop for ProcMount {
+    fn drop(&mut self) {
+        if let Some(proc) = &self.0 {
+            let _ = Command::new("umount").arg(proc).status();
+        }
+    }
 }
 
 fn reference_target() -> Option<PathBuf> {
