@@ -3,5 +3,6 @@
 pub mod dpkginfo;
 pub mod partition;
 pub mod rpminfo;
+mod systemd;
 pub mod systemdunitdependency;
 pub mod systemdunitproperty;
