@@ -7,3 +7,4 @@ pub mod shadow;
 pub mod symlink;
 pub mod sysctl;
 pub mod uname;
+pub(crate) mod walk;
