@@ -92,9 +92,21 @@ impl<'a> Evaluator<'a> {
             regexes,
             shared,
             externals,
-            objects: defs.objects.keys().map(|k| (k.as_str(), OnceLock::new())).collect(),
-            variables: defs.variables.keys().map(|k| (k.as_str(), OnceLock::new())).collect(),
-            tests: defs.tests.keys().map(|k| (k.as_str(), OnceLock::new())).collect(),
+            objects: defs
+                .objects
+                .keys()
+                .map(|k| (k.as_str(), OnceLock::new()))
+                .collect(),
+            variables: defs
+                .variables
+                .keys()
+                .map(|k| (k.as_str(), OnceLock::new()))
+                .collect(),
+            tests: defs
+                .tests
+                .keys()
+                .map(|k| (k.as_str(), OnceLock::new()))
+                .collect(),
             definitions: defs
                 .definitions
                 .iter()
@@ -121,7 +133,9 @@ impl<'a> Evaluator<'a> {
             return OvalResult::Error;
         };
         *cell.get_or_init(|| {
-            let Some(def) = self.defs.definition(id) else { return OvalResult::Error };
+            let Some(def) = self.defs.definition(id) else {
+                return OvalResult::Error;
+            };
             match &def.criteria {
                 Some(c) => self.criteria(c),
                 None => OvalResult::NotEvaluated,
@@ -135,9 +149,10 @@ impl<'a> Evaluator<'a> {
             let r = match child {
                 Criterion::Criteria(inner) => self.criteria(inner),
                 Criterion::Test { test_ref, negate } => self.test(test_ref).result.negate(*negate),
-                Criterion::ExtendDefinition { definition_ref, negate } => {
-                    self.definition(definition_ref).negate(*negate)
-                }
+                Criterion::ExtendDefinition {
+                    definition_ref,
+                    negate,
+                } => self.definition(definition_ref).negate(*negate),
             };
             tally.add(r);
         }
@@ -158,8 +173,11 @@ impl<'a> Evaluator<'a> {
 
     /// Every test evaluated so far, by id.
     pub fn evaluated_tests(&self) -> Vec<(&'a str, Arc<TestOutcome>)> {
-        let mut out: Vec<_> =
-            self.tests.iter().filter_map(|(k, c)| c.get().map(|t| (*k, Arc::clone(t)))).collect();
+        let mut out: Vec<_> = self
+            .tests
+            .iter()
+            .filter_map(|(k, c)| c.get().map(|t| (*k, Arc::clone(t))))
+            .collect();
         out.sort_by(|a, b| a.0.cmp(b.0));
         out
     }
@@ -178,7 +196,11 @@ impl<'a> Evaluator<'a> {
     fn evaluate_test(&self, test: &Test) -> TestOutcome {
         let Some(object_ref) = &test.object_ref else {
             // unknown_test and the like: nothing to collect.
-            return TestOutcome { result: OvalResult::Unknown, items: Vec::new(), message: None };
+            return TestOutcome {
+                result: OvalResult::Unknown,
+                items: Vec::new(),
+                message: None,
+            };
         };
         let mut states = Vec::new();
         for s in &test.state_refs {
@@ -195,11 +217,22 @@ impl<'a> Evaluator<'a> {
         }
         let collected = self.object(object_ref);
         let has_states = !states.is_empty();
-        let exists = collected.items.iter().filter(|i| i.status == Status::Exists).count();
-        let errors = collected.items.iter().filter(|i| i.status == Status::Error).count();
+        let exists = collected
+            .items
+            .iter()
+            .filter(|i| i.status == Status::Exists)
+            .count();
+        let errors = collected
+            .items
+            .iter()
+            .filter(|i| i.status == Status::Error)
+            .count();
         let any_exist = test.check_existence == ato_content::oval::Existence::AnyExist;
-        let mut items: Vec<(Arc<Item>, OvalResult)> =
-            collected.items.iter().map(|i| (Arc::clone(i), OvalResult::NotEvaluated)).collect();
+        let mut items: Vec<(Arc<Item>, OvalResult)> = collected
+            .items
+            .iter()
+            .map(|i| (Arc::clone(i), OvalResult::NotEvaluated))
+            .collect();
 
         use ato_content::oval::Existence as E;
         let result = match collected.flag {
@@ -239,7 +272,11 @@ impl<'a> Evaluator<'a> {
                 }
             }
         };
-        TestOutcome { result, items, message: collected.messages.first().cloned() }
+        TestOutcome {
+            result,
+            items,
+            message: collected.messages.first().cloned(),
+        }
     }
 
     fn check_states(
@@ -275,7 +312,11 @@ impl<'a> Evaluator<'a> {
     }
 
     fn item_against_entity(&self, item: &Item, entity: &Entity) -> OvalResult {
-        let fields: Vec<_> = item.fields.iter().filter(|f| f.name == entity.name).collect();
+        let fields: Vec<_> = item
+            .fields
+            .iter()
+            .filter(|f| f.name == entity.name)
+            .collect();
         if fields.is_empty() {
             return OvalResult::Unknown;
         }
@@ -287,7 +328,10 @@ impl<'a> Evaluator<'a> {
                 }
                 v
             }
-            None => Arc::new(Values::complete(entity.datatype, vec![entity.value.clone()])),
+            None => Arc::new(Values::complete(
+                entity.datatype,
+                vec![entity.value.clone()],
+            )),
         };
         let mut per_field = Tally::default();
         for f in fields {
@@ -301,8 +345,13 @@ impl<'a> Evaluator<'a> {
             }
             let mut per_value = Tally::default();
             for value in &expected.values {
-                let r = match compare(entity.datatype, entity.operation, &f.value, value, self.regexes)
-                {
+                let r = match compare(
+                    entity.datatype,
+                    entity.operation,
+                    &f.value,
+                    value,
+                    self.regexes,
+                ) {
                     Ok(b) => OvalResult::from_bool(b),
                     Err(e) => {
                         tracing::debug!("state entity `{}`: {e}", entity.name);
@@ -324,7 +373,9 @@ impl<'a> Evaluator<'a> {
     /// The collected items of an object, collecting it on first use.
     pub fn object(&self, id: &str) -> Arc<Collected> {
         let Some(cell) = self.objects.get(id) else {
-            return Arc::new(Collected::error(format!("object `{id}` is not in the OVAL document")));
+            return Arc::new(Collected::error(format!(
+                "object `{id}` is not in the OVAL document"
+            )));
         };
         if let Some(c) = cell.get() {
             return Arc::clone(c);
@@ -342,7 +393,11 @@ impl<'a> Evaluator<'a> {
     fn collect(&self, object: &Object) -> Collected {
         match &object.body {
             ObjectBody::Set(set) => self.collect_set(&object.id, set),
-            ObjectBody::Entities { behaviors, entities, filters } => {
+            ObjectBody::Entities {
+                behaviors,
+                entities,
+                filters,
+            } => {
                 let mut request = ObjectRequest {
                     id: &object.id,
                     kind: &object.kind,
@@ -387,7 +442,11 @@ impl<'a> Evaluator<'a> {
             Some(var) => {
                 let v = self.variable(var);
                 if !v.usable() || v.values.is_empty() {
-                    let flag = if v.usable() { Flag::DoesNotExist } else { v.flag };
+                    let flag = if v.usable() {
+                        Flag::DoesNotExist
+                    } else {
+                        v.flag
+                    };
                     let why = v.message.clone().unwrap_or_else(|| "no values".to_string());
                     return Err(Collected {
                         flag,
@@ -397,7 +456,14 @@ impl<'a> Evaluator<'a> {
                 }
                 (v.values.clone(), true)
             }
-            None => (if e.nil { Vec::new() } else { vec![e.value.clone()] }, false),
+            None => (
+                if e.nil {
+                    Vec::new()
+                } else {
+                    vec![e.value.clone()]
+                },
+                false,
+            ),
         };
         Ok(RequestEntity {
             name: e.name.clone(),
@@ -509,13 +575,22 @@ impl<'a> Evaluator<'a> {
         if flag == Flag::Complete && items.is_empty() {
             flag = Flag::DoesNotExist;
         }
-        self.apply_filters(Collected { flag, items, messages }, &set.filters)
+        self.apply_filters(
+            Collected {
+                flag,
+                items,
+                messages,
+            },
+            &set.filters,
+        )
     }
 
     /// The values of a variable, computed on first use.
     pub fn variable(&self, id: &str) -> Arc<Values> {
         let Some(cell) = self.variables.get(id) else {
-            return Arc::new(Values::error(format!("variable `{id}` is not in the OVAL document")));
+            return Arc::new(Values::error(format!(
+                "variable `{id}` is not in the OVAL document"
+            )));
         };
         if let Some(v) = cell.get() {
             return Arc::clone(v);
@@ -544,7 +619,11 @@ impl<'a> Evaluator<'a> {
                 Values::complete(*datatype, vec![value.clone()])
             }
             Component::Variable { var_ref } => (*self.variable(var_ref)).clone(),
-            Component::Object { object_ref, item_field, record_field } => {
+            Component::Object {
+                object_ref,
+                item_field,
+                record_field,
+            } => {
                 let collected = self.object(object_ref);
                 let mut values = Vec::new();
                 let mut datatype = Datatype::String;
@@ -602,5 +681,220 @@ impl<'a> Evaluator<'a> {
 
     fn components(&self, args: &[Component]) -> Vec<Values> {
         args.iter().map(|a| self.component(a)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// An OVAL document from its definitions, tests, objects, states and variables.
+    fn doc(defs: &str, tests: &str, objects: &str, states: &str, vars: &str) -> OvalDefinitions {
+        let text = format!(
+            r#"<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5"
+  xmlns:ind="http://oval.mitre.org/XMLSchema/oval-definitions-5#independent">
+<definitions>{defs}</definitions><tests>{tests}</tests><objects>{objects}</objects>
+<states>{states}</states><variables>{vars}</variables></oval_definitions>"#
+        );
+        let d = roxmltree::Document::parse(&text).unwrap();
+        ato_content::parse_oval_definitions(d.root_element(), Path::new("t.xml")).unwrap()
+    }
+
+    fn def(id: &str, criteria: &str) -> String {
+        format!(
+            r#"<definition id="{id}" class="compliance" version="1"><criteria {criteria}</criteria></definition>"#
+        )
+    }
+
+    /// A variable test on `var`, with an optional state on its value.
+    fn var_test(id: &str, var: &str, state: Option<&str>, existence: &str, check: &str) -> String {
+        let obj = format!("{id}-obj");
+        let st = state
+            .map(|s| format!(r#"<ind:state state_ref="{s}"/>"#))
+            .unwrap_or_default();
+        format!(
+            r#"<ind:variable_test id="{id}" version="1" check="{check}" check_existence="{existence}" comment="c"><ind:object object_ref="{obj}"/>{st}</ind:variable_test>"#
+        )
+    }
+
+    fn var_object(id: &str, var: &str) -> String {
+        format!(
+            r#"<ind:variable_object id="{id}-obj" version="1"><ind:var_ref>{var}</ind:var_ref></ind:variable_object>"#
+        )
+    }
+
+    fn eval_with(d: &OvalDefinitions, id: &str, ext: HashMap<String, Vec<String>>) -> OvalResult {
+        let dir = tempfile::tempdir().unwrap();
+        let target = Target::offline(dir.path()).unwrap();
+        let regexes = RegexCache::new();
+        let shared = SharedCache::new();
+        let e = Evaluator::new(d, &target, &regexes, &shared, ext);
+        e.definition(id)
+    }
+
+    fn eval(d: &OvalDefinitions, id: &str) -> OvalResult {
+        eval_with(d, id, HashMap::new())
+    }
+
+    const VARS: &str = r#"
+<constant_variable id="v:words" datatype="string" version="1" comment="c"><value>alpha</value><value>beta</value></constant_variable>
+<local_variable id="v:count" datatype="int" version="1" comment="c"><count><variable_component var_ref="v:words"/></count></local_variable>
+<local_variable id="v:cat" datatype="string" version="1" comment="c"><concat><literal_component>x-</literal_component><variable_component var_ref="v:words"/></concat></local_variable>
+<local_variable id="v:cap" datatype="string" version="1" comment="c"><regex_capture pattern="^(.)"><variable_component var_ref="v:words"/></regex_capture></local_variable>
+<local_variable id="v:loop" datatype="string" version="1" comment="c"><concat><variable_component var_ref="v:loop"/></concat></local_variable>
+<external_variable id="v:ext" datatype="int" version="1" comment="c"/>"#;
+
+    #[test]
+    fn variables_flow_through_functions_into_states() {
+        let states = r#"
+<ind:variable_state id="s:two" version="1"><ind:value datatype="int" operation="equals">2</ind:value></ind:variable_state>
+<ind:variable_state id="s:xa" version="1"><ind:value operation="pattern match">^x-(alpha|beta)$</ind:value></ind:variable_state>
+<ind:variable_state id="s:a" version="1"><ind:value>a</ind:value></ind:variable_state>
+<ind:variable_state id="s:a1" version="1"><ind:value entity_check="at least one">a</ind:value></ind:variable_state>"#;
+        let tests = [
+            var_test(
+                "t:count",
+                "v:count",
+                Some("s:two"),
+                "at_least_one_exists",
+                "all",
+            ),
+            var_test("t:cat", "v:cat", Some("s:xa"), "at_least_one_exists", "all"),
+            var_test("t:cap", "v:cap", Some("s:a1"), "at_least_one_exists", "all"),
+            var_test(
+                "t:capall",
+                "v:cap",
+                Some("s:a"),
+                "at_least_one_exists",
+                "all",
+            ),
+        ]
+        .concat();
+        let objects = [
+            var_object("t:count", "v:count"),
+            var_object("t:cat", "v:cat"),
+            var_object("t:cap", "v:cap"),
+            var_object("t:capall", "v:cap"),
+        ]
+        .concat();
+        let defs = [
+            def("d:count", r#"><criterion test_ref="t:count"/>"#),
+            def("d:cat", r#"><criterion test_ref="t:cat"/>"#),
+            def("d:cap", r#"><criterion test_ref="t:cap"/>"#),
+            def("d:capall", r#"><criterion test_ref="t:capall"/>"#),
+        ]
+        .concat();
+        let d = doc(&defs, &tests, &objects, states, VARS);
+        assert_eq!(eval(&d, "d:count"), OvalResult::True);
+        assert_eq!(eval(&d, "d:cat"), OvalResult::True);
+        assert_eq!(eval(&d, "d:cap"), OvalResult::True);
+        // One item holds both values "a" and "b"; entity_check all: false.
+        assert_eq!(eval(&d, "d:capall"), OvalResult::False);
+    }
+
+    #[test]
+    fn criteria_negate_and_operators() {
+        let states = r#"<ind:variable_state id="s:two" version="1"><ind:value datatype="int">2</ind:value></ind:variable_state>
+<ind:variable_state id="s:three" version="1"><ind:value datatype="int">3</ind:value></ind:variable_state>"#;
+        let tests = [
+            var_test(
+                "t:yes",
+                "v:count",
+                Some("s:two"),
+                "at_least_one_exists",
+                "all",
+            ),
+            var_test(
+                "t:no",
+                "v:count",
+                Some("s:three"),
+                "at_least_one_exists",
+                "all",
+            ),
+        ]
+        .concat();
+        let objects = [
+            var_object("t:yes", "v:count"),
+            var_object("t:no", "v:count"),
+        ]
+        .concat();
+        let defs = [
+            def("d:and", r#"operator="AND"><criterion test_ref="t:yes"/><criterion test_ref="t:no"/>"#),
+            def("d:or", r#"operator="OR"><criterion test_ref="t:yes"/><criterion test_ref="t:no"/>"#),
+            def("d:neg", r#"operator="AND"><criterion test_ref="t:yes"/><criterion negate="true" test_ref="t:no"/>"#),
+            def("d:xor", r#"operator="XOR"><criterion test_ref="t:yes"/><criterion test_ref="t:yes"/>"#),
+            def("d:ext", r#"negate="true"><extend_definition definition_ref="d:and"/>"#),
+        ]
+        .concat();
+        let d = doc(&defs, &tests, &objects, states, VARS);
+        assert_eq!(eval(&d, "d:and"), OvalResult::False);
+        assert_eq!(eval(&d, "d:or"), OvalResult::True);
+        assert_eq!(eval(&d, "d:neg"), OvalResult::True);
+        assert_eq!(eval(&d, "d:xor"), OvalResult::False);
+        assert_eq!(eval(&d, "d:ext"), OvalResult::True);
+    }
+
+    #[test]
+    fn loops_give_error_not_a_hang() {
+        let tests = var_test("t:loop", "v:loop", None, "at_least_one_exists", "all");
+        let objects = var_object("t:loop", "v:loop");
+        let defs = [
+            def("d:a", r#"><extend_definition definition_ref="d:b"/>"#),
+            def("d:b", r#"><extend_definition definition_ref="d:a"/>"#),
+            def("d:varloop", r#"><criterion test_ref="t:loop"/>"#),
+        ]
+        .concat();
+        let d = doc(&defs, &tests, &objects, "", VARS);
+        assert_eq!(eval(&d, "d:a"), OvalResult::Error);
+        assert_eq!(eval(&d, "d:varloop"), OvalResult::Error);
+        assert_eq!(eval(&d, "d:missing"), OvalResult::Error);
+    }
+
+    #[test]
+    fn external_variables_come_from_the_caller() {
+        let states = r#"<ind:variable_state id="s:ge" version="1"><ind:value datatype="int" operation="greater than or equal" var_ref="v:ext"/></ind:variable_state>"#;
+        let tests = var_test(
+            "t:ge",
+            "v:count",
+            Some("s:ge"),
+            "at_least_one_exists",
+            "all",
+        );
+        let objects = var_object("t:ge", "v:count");
+        let defs = def("d:ge", r#"><criterion test_ref="t:ge"/>"#);
+        let d = doc(&defs, &tests, &objects, states, VARS);
+        let ext = |v: &str| HashMap::from([("v:ext".to_string(), vec![v.to_string()])]);
+        assert_eq!(eval_with(&d, "d:ge", ext("2")), OvalResult::True);
+        assert_eq!(eval_with(&d, "d:ge", ext("3")), OvalResult::False);
+        // Unbound: the state's variable has no value, so the comparison is an error.
+        assert_eq!(eval(&d, "d:ge"), OvalResult::Error);
+    }
+
+    #[test]
+    fn existence_without_states() {
+        let tests = [
+            var_test("t:none", "v:words", None, "none_exist", "all"),
+            var_test("t:any", "v:words", None, "any_exist", "all"),
+            var_test("t:one", "v:words", None, "only_one_exists", "all"),
+        ]
+        .concat();
+        let objects = [
+            var_object("t:none", "v:words"),
+            var_object("t:any", "v:words"),
+            var_object("t:one", "v:words"),
+        ]
+        .concat();
+        let defs = [
+            def("d:none", r#"><criterion test_ref="t:none"/>"#),
+            def("d:any", r#"><criterion test_ref="t:any"/>"#),
+            def("d:one", r#"><criterion test_ref="t:one"/>"#),
+        ]
+        .concat();
+        let d = doc(&defs, &tests, &objects, "", VARS);
+        assert_eq!(eval(&d, "d:none"), OvalResult::False);
+        assert_eq!(eval(&d, "d:any"), OvalResult::True);
+        assert_eq!(eval(&d, "d:one"), OvalResult::True);
     }
 }

@@ -4,9 +4,15 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum XccdfError {
     #[error("no profile `{name}` in the benchmark{}", list(available))]
-    UnknownProfile { name: String, available: Vec<String> },
+    UnknownProfile {
+        name: String,
+        available: Vec<String>,
+    },
     #[error("profile name `{name}` is ambiguous: it could be {}", candidates.join(", "))]
-    AmbiguousProfile { name: String, candidates: Vec<String> },
+    AmbiguousProfile {
+        name: String,
+        candidates: Vec<String>,
+    },
     #[error("profile `{profile}` extends itself")]
     ProfileLoop { profile: String },
     #[error("no rule `{rule}` in the benchmark")]

@@ -177,7 +177,10 @@ pub fn scan(req: &ScanRequest<'_>) -> ScanResult {
     for (href, comp) in &content.checks {
         if let CheckComponent::Oval(defs) = comp {
             let ext = externals.remove(href).unwrap_or_default();
-            evaluators.insert(href, Evaluator::new(defs, req.target, &regexes, &shared, ext));
+            evaluators.insert(
+                href,
+                Evaluator::new(defs, req.target, &regexes, &shared, ext),
+            );
         }
     }
     let cpe = CpeEvaluator::new(content, req.target, &regexes, &shared);
@@ -202,7 +205,11 @@ pub fn scan(req: &ScanRequest<'_>) -> ScanResult {
         })
         .collect();
 
-    ScanResult { rules, platforms: bench.platforms.clone(), benchmark_applicable }
+    ScanResult {
+        rules,
+        platforms: bench.platforms.clone(),
+        benchmark_applicable,
+    }
 }
 
 fn plan<'c>(items: &'c [Item], platforms: &mut Vec<&'c str>, out: &mut Vec<Planned<'c>>) {
@@ -224,7 +231,10 @@ fn plan<'c>(items: &'c [Item], platforms: &mut Vec<&'c str>, out: &mut Vec<Plann
                     own.push(GROUP_MARK);
                     own.extend(r.base.platforms.iter().map(String::as_str));
                 }
-                out.push(Planned { rule: r, platforms: own });
+                out.push(Planned {
+                    rule: r,
+                    platforms: own,
+                });
             }
             Item::Value(_) => {}
         }
@@ -279,7 +289,8 @@ fn evaluate_rule(
     }
     if !requirements_met(rule, req.policy) {
         rr.result = XccdfResult::NotSelected;
-        rr.messages.push("a rule it requires is not selected, or one it conflicts with is".into());
+        rr.messages
+            .push("a rule it requires is not selected, or one it conflicts with is".into());
         return rr;
     }
     if rr.role == Role::Unchecked {
@@ -309,8 +320,16 @@ fn platforms_apply(platforms: &[&str], cpe: &CpeEvaluator<'_>) -> bool {
 }
 
 fn requirements_met(rule: &Rule, policy: &Policy) -> bool {
-    rule.base.requires.iter().all(|any| any.is_empty() || any.iter().any(|id| policy.selected.contains(id) || !is_rule_id(id)))
-        && rule.base.conflicts.iter().all(|id| !policy.selected.contains(id))
+    rule.base.requires.iter().all(|any| {
+        any.is_empty()
+            || any
+                .iter()
+                .any(|id| policy.selected.contains(id) || !is_rule_id(id))
+    }) && rule
+        .base
+        .conflicts
+        .iter()
+        .all(|id| !policy.selected.contains(id))
 }
 
 /// `requires` may name groups; only rules are tracked in the selection.
@@ -331,7 +350,11 @@ fn checks_result(
         candidates = checks.iter().filter(|c| c.selector.is_empty()).collect();
     }
     if candidates.is_empty() {
-        return (XccdfResult::NotChecked, None, vec!["the rule has no check".into()]);
+        return (
+            XccdfResult::NotChecked,
+            None,
+            vec!["the rule has no check".into()],
+        );
     }
     let mut messages = Vec::new();
     for check in &candidates {
@@ -353,7 +376,10 @@ fn checks_result(
     }
     if messages.is_empty() {
         let systems: Vec<&str> = candidates.iter().map(|c| c.system.as_str()).collect();
-        messages.push(format!("no check of a system ato evaluates ({})", systems.join(", ")));
+        messages.push(format!(
+            "no check of a system ato evaluates ({})",
+            systems.join(", ")
+        ));
     }
     (XccdfResult::NotChecked, None, messages)
 }
@@ -366,7 +392,9 @@ fn oval_check(
 ) -> Option<Outcome> {
     let _ = req;
     for (href, name) in &check.content_refs {
-        let Some(eval) = evaluators.get(href.as_str()) else { continue };
+        let Some(eval) = evaluators.get(href.as_str()) else {
+            continue;
+        };
         let defs = eval.definitions();
         let check_ref = CheckRef {
             system: check.system.clone(),
@@ -376,7 +404,9 @@ fn oval_check(
         };
         let (result, messages) = match name {
             Some(id) => {
-                let Some(def) = defs.definition(id) else { continue };
+                let Some(def) = defs.definition(id) else {
+                    continue;
+                };
                 let r = map_oval(eval.definition(id), def.class);
                 (r, failure_messages(r, eval, defs, id))
             }
@@ -456,7 +486,10 @@ fn collect_test_messages(
 
 /// OVAL definition result to XCCDF rule result (SP 800-126 rev 3, table 6).
 pub fn map_oval(r: OvalResult, class: DefinitionClass) -> XccdfResult {
-    let reversed = matches!(class, DefinitionClass::Patch | DefinitionClass::Vulnerability);
+    let reversed = matches!(
+        class,
+        DefinitionClass::Patch | DefinitionClass::Vulnerability
+    );
     match r {
         OvalResult::True if reversed => XccdfResult::Fail,
         OvalResult::True => XccdfResult::Pass,
@@ -513,7 +546,8 @@ fn complex_result(
     for child in &cc.children {
         let (r, m) = match child {
             ComplexCheckChild::Check(c) => {
-                let (r, _, m) = checks_result(std::slice::from_ref(c), &c.selector, req, evaluators);
+                let (r, _, m) =
+                    checks_result(std::slice::from_ref(c), &c.selector, req, evaluators);
                 (r, m)
             }
             ComplexCheckChild::Complex(inner) => complex_result(inner, req, evaluators),
@@ -525,7 +559,10 @@ fn complex_result(
             Some(a) => or(a, r),
         });
     }
-    (acc.unwrap_or(XccdfResult::Unknown).negate(cc.negate), messages)
+    (
+        acc.unwrap_or(XccdfResult::Unknown).negate(cc.negate),
+        messages,
+    )
 }
 
 /// Decides CPE names and `#id` platforms through the dictionary's OVAL checks, once each.
@@ -552,7 +589,11 @@ impl<'a> CpeEvaluator<'a> {
                 );
             }
         }
-        CpeEvaluator { content, evaluators, decided: Mutex::new(HashMap::new()) }
+        CpeEvaluator {
+            content,
+            evaluators,
+            decided: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Whether a platform (`cpe:/...` name or `#id`) applies to the target.
@@ -584,12 +625,21 @@ impl<'a> CpeEvaluator<'a> {
             PlatformTerm::FactRef(name) => self.name(name),
             PlatformTerm::CheckFactRef(_, href, id) => self.check(href, id),
         });
-        let r = if t.operator_and { results.all(|x| x) } else { results.any(|x| x) };
+        let r = if t.operator_and {
+            results.all(|x| x)
+        } else {
+            results.any(|x| x)
+        };
         r != t.negate
     }
 
     fn name(&self, name: &str) -> bool {
-        let Some(item) = self.content.cpe_dictionary.as_ref().and_then(|d| d.item(name)) else {
+        let Some(item) = self
+            .content
+            .cpe_dictionary
+            .as_ref()
+            .and_then(|d| d.item(name))
+        else {
             tracing::debug!("CPE `{name}` is not in the dictionary: not applicable");
             return false;
         };

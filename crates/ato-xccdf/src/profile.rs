@@ -37,7 +37,8 @@ pub fn find_profile<'b>(benchmark: &'b Benchmark, name: &str) -> Result<&'b Prof
         .profiles
         .iter()
         .filter(|p| {
-            p.id.rsplit_once("_profile_").is_some_and(|(_, short)| short == name)
+            p.id.rsplit_once("_profile_")
+                .is_some_and(|(_, short)| short == name)
                 || p.id.ends_with(&format!("_{name}"))
         })
         .collect();
@@ -61,13 +62,22 @@ pub fn resolve(benchmark: &Benchmark, profile: Option<&Profile>) -> Result<Polic
     let mut next = profile;
     while let Some(p) = next {
         if chain.iter().any(|c| c.id == p.id) {
-            return Err(XccdfError::ProfileLoop { profile: p.id.clone() });
+            return Err(XccdfError::ProfileLoop {
+                profile: p.id.clone(),
+            });
         }
         chain.push(p);
         next = match &p.extends {
-            Some(parent) => Some(benchmark.profile(parent).ok_or_else(|| {
-                XccdfError::UnknownProfile { name: parent.clone(), available: Vec::new() }
-            })?),
+            Some(parent) => {
+                Some(
+                    benchmark
+                        .profile(parent)
+                        .ok_or_else(|| XccdfError::UnknownProfile {
+                            name: parent.clone(),
+                            available: Vec::new(),
+                        })?,
+                )
+            }
             None => None,
         };
     }
@@ -108,7 +118,9 @@ pub fn resolve(benchmark: &Benchmark, profile: Option<&Profile>) -> Result<Polic
     for (id, value) in benchmark.values() {
         let v = match set_values.get(id) {
             Some(v) => Some(v.to_string()),
-            None => value.value_for(selectors.get(id).copied()).map(str::to_string),
+            None => value
+                .value_for(selectors.get(id).copied())
+                .map(str::to_string),
         };
         policy.values.insert(id.to_string(), v.unwrap_or_default());
     }
@@ -146,5 +158,83 @@ fn walk(items: &[Item], parent_on: bool, select: &HashMap<&str, bool>, policy: &
             }
             Item::Value(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const BENCH: &str = r#"<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" id="xccdf_t_benchmark_b">
+  <title>b</title>
+  <Profile id="xccdf_t_profile_base">
+    <title>base</title>
+    <select idref="xccdf_t_rule_a" selected="true"/>
+    <refine-value idref="xccdf_t_value_len" selector="strict"/>
+  </Profile>
+  <Profile id="xccdf_t_profile_child" extends="xccdf_t_profile_base">
+    <title>child</title>
+    <select idref="xccdf_t_group_g" selected="true"/>
+    <select idref="xccdf_t_rule_a" selected="false"/>
+    <set-value idref="xccdf_t_value_name">set</set-value>
+  </Profile>
+  <Value id="xccdf_t_value_len" type="number">
+    <value>8</value>
+    <value selector="strict">15</value>
+  </Value>
+  <Value id="xccdf_t_value_name"><value>default</value></Value>
+  <Rule id="xccdf_t_rule_a" selected="false"><title>a</title></Rule>
+  <Group id="xccdf_t_group_g" selected="false">
+    <title>g</title>
+    <Rule id="xccdf_t_rule_b" selected="true"><title>b</title></Rule>
+    <Rule id="xccdf_t_rule_c" selected="false"><title>c</title></Rule>
+  </Group>
+</Benchmark>"#;
+
+    fn bench() -> Benchmark {
+        let doc = roxmltree::Document::parse(BENCH).unwrap();
+        ato_content::xccdf::parse_benchmark(doc.root_element(), BENCH, Path::new("t")).unwrap()
+    }
+
+    #[test]
+    fn defaults_follow_the_selected_attributes_and_groups() {
+        let b = bench();
+        let p = resolve(&b, None).unwrap();
+        // rule_b is selected itself but its group is not.
+        assert!(p.selected.is_empty(), "{:?}", p.selected);
+        assert_eq!(p.values["xccdf_t_value_len"], "8");
+    }
+
+    #[test]
+    fn a_profile_selects_and_refines() {
+        let b = bench();
+        let p = resolve(&b, Some(find_profile(&b, "base").unwrap())).unwrap();
+        assert_eq!(p.selected, HashSet::from(["xccdf_t_rule_a".to_string()]));
+        assert_eq!(p.values["xccdf_t_value_len"], "15");
+        assert_eq!(p.changed_values, ["xccdf_t_value_len"]);
+    }
+
+    #[test]
+    fn extends_applies_the_parent_first() {
+        let b = bench();
+        let p = resolve(&b, Some(find_profile(&b, "child").unwrap())).unwrap();
+        assert_eq!(p.selected, HashSet::from(["xccdf_t_rule_b".to_string()]));
+        assert_eq!(
+            p.values["xccdf_t_value_len"], "15",
+            "inherited refine-value"
+        );
+        assert_eq!(p.values["xccdf_t_value_name"], "set");
+    }
+
+    #[test]
+    fn unknown_profiles_are_errors_that_list_the_profiles() {
+        let b = bench();
+        let e = find_profile(&b, "nope").unwrap_err().to_string();
+        assert!(
+            e.contains("xccdf_t_profile_base") && e.contains("xccdf_t_profile_child"),
+            "{e}"
+        );
     }
 }

@@ -31,20 +31,22 @@ pub struct ScanTimes {
 
 /// The default scoring model's score of the benchmark.
 pub fn default_score(benchmark: &Benchmark, results: &ScanResult) -> f64 {
-    let by_id: std::collections::HashMap<&str, &RuleResult> =
-        results.rules.iter().map(|r| (r.rule_id.as_str(), r)).collect();
+    let by_id: std::collections::HashMap<&str, &RuleResult> = results
+        .rules
+        .iter()
+        .map(|r| (r.rule_id.as_str(), r))
+        .collect();
     // (score, weight of this node as a child, counted)
-    fn node(
-        items: &[Item],
-        by_id: &std::collections::HashMap<&str, &RuleResult>,
-    ) -> Option<f64> {
+    fn node(items: &[Item], by_id: &std::collections::HashMap<&str, &RuleResult>) -> Option<f64> {
         let mut sum = 0.0;
         let mut accumulator = 0.0;
         let mut count = 0;
         for item in items {
             let (score, weight) = match item {
                 Item::Rule(r) => {
-                    let Some(rr) = by_id.get(r.base.id.as_str()) else { continue };
+                    let Some(rr) = by_id.get(r.base.id.as_str()) else {
+                        continue;
+                    };
                     if rr.role == Role::Unscored {
                         continue;
                     }
@@ -147,8 +149,16 @@ pub fn test_result_xml(
         );
     };
     fact(&mut x, "urn:xccdf:fact:scanner:name", "ato");
-    fact(&mut x, "urn:xccdf:fact:scanner:version", env!("CARGO_PKG_VERSION"));
-    fact(&mut x, "urn:xccdf:fact:asset:identifier:host_name", &facts.host_name);
+    fact(
+        &mut x,
+        "urn:xccdf:fact:scanner:version",
+        env!("CARGO_PKG_VERSION"),
+    );
+    fact(
+        &mut x,
+        "urn:xccdf:fact:asset:identifier:host_name",
+        &facts.host_name,
+    );
     if let Some(root) = &facts.root {
         fact(&mut x, "urn:xccdf:fact:ato:offline-root", root);
     }
@@ -158,7 +168,12 @@ pub fn test_result_xml(
     }
     for id in &policy.changed_values {
         if let Some(v) = policy.values.get(id) {
-            let _ = writeln!(x, "    <set-value idref=\"{}\">{}</set-value>", escape(id), escape(v));
+            let _ = writeln!(
+                x,
+                "    <set-value idref=\"{}\">{}</set-value>",
+                escape(id),
+                escape(v)
+            );
         }
     }
     for r in &results.rules {
@@ -184,10 +199,19 @@ fn write_rule_result(x: &mut String, r: &RuleResult, time: &str) {
     );
     let _ = writeln!(x, "      <result>{}</result>", r.result.as_str());
     for id in &r.idents {
-        let _ = writeln!(x, "      <ident system=\"{}\">{}</ident>", escape(&id.system), escape(&id.value));
+        let _ = writeln!(
+            x,
+            "      <ident system=\"{}\">{}</ident>",
+            escape(&id.system),
+            escape(&id.value)
+        );
     }
     for m in &r.messages {
-        let _ = writeln!(x, "      <message severity=\"info\">{}</message>", escape(m));
+        let _ = writeln!(
+            x,
+            "      <message severity=\"info\">{}</message>",
+            escape(m)
+        );
     }
     if let Some(c) = &r.check {
         let _ = writeln!(x, "      <check system=\"{}\">", escape(&c.system));
@@ -209,7 +233,11 @@ fn write_rule_result(x: &mut String, r: &RuleResult, time: &str) {
                 );
             }
             None => {
-                let _ = writeln!(x, "        <check-content-ref href=\"{}\"/>", escape(&c.href));
+                let _ = writeln!(
+                    x,
+                    "        <check-content-ref href=\"{}\"/>",
+                    escape(&c.href)
+                );
             }
         }
         let _ = writeln!(x, "      </check>");
@@ -233,7 +261,10 @@ pub fn results_document(content: &Content, test_result: &str) -> String {
 
 /// Writes `data` to `path` atomically: a temporary file beside it, synced, then renamed.
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), XccdfError> {
-    let err = |source| XccdfError::Write { path: path.to_path_buf(), source };
+    let err = |source| XccdfError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
