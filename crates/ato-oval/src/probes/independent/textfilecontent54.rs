@@ -8,7 +8,7 @@
 //! `ignore_case` (false) and run over the whole content as one subject; every match is an
 //! instance, numbered from 1, and a `textfilecontent_item` is made for each instance that
 //! satisfies the `instance` entity: `filepath`, `path`, `filename`, `pattern`, `instance`,
-//! `text` (the whole match) and one `subexpression` per capture group that took part in the
+//! `line`, `text` (the whole match) and one `subexpression` per capture group that took part in the
 //! match, in order. A group that did not take part is left out, as OpenSCAP does, so the
 //! subexpressions after it move up. Matching follows OpenSCAP's loop
 //! ([`crate::pcre::Regex::captures_all_openscap`]): the subject ends at the first NUL byte, and
@@ -27,7 +27,8 @@
 //!
 //! Offline, files are read inside the root through [`ato_target::Target`].
 //!
-//! Not supported: the deprecated `line` entity of old items, `windows_view`.
+//! Items also carry the deprecated `line` entity, holding the pattern, because OpenSCAP 1.3.7
+//! writes it. Not supported: `windows_view`.
 
 use ato_content::oval::Datatype;
 
@@ -156,6 +157,7 @@ fn tfc_item(
         .string("filename", found.filename.clone().unwrap_or_default())
         .string("pattern", pattern)
         .field("instance", Datatype::Int, instance)
+        .string("line", pattern)
         .string("text", content.get(m.start..m.end).unwrap_or(""));
     for group in m.groups.iter().flatten().take(MAX_SUBEXPRESSIONS) {
         item.push("subexpression", Datatype::String, group.clone());
@@ -268,6 +270,7 @@ mod tests {
                 "filename",
                 "pattern",
                 "instance",
+                "line",
                 "text",
                 "subexpression",
                 "subexpression"

@@ -518,4 +518,196 @@ mod tests {
         );
         assert_eq!(cache.size(), before);
     }
+
+    /// Dumps what the probes collect for the objects of a comparison with OpenSCAP on the
+    /// reference tree (`ATO_COMPARE_OUT`), and times a cold walk of the whole tree.
+    #[test]
+    #[ignore = "needs the reference tree at /var/tmp/ato-target"]
+    fn compare_with_reference_tree() {
+        use crate::probes::independent::textfilecontent54;
+        use crate::probes::{linux::partition, unix::symlink};
+        let target = Target::offline(Path::new("/var/tmp/ato-target")).unwrap();
+        let (regexes, shared) = (RegexCache::new(), SharedCache::new());
+        let ctx = ProbeContext {
+            target: &target,
+            regexes: &regexes,
+            shared: &shared,
+        };
+        let own = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let mut inst = lit("instance", Operation::GreaterThanOrEqual, "1");
+        inst.datatype = Datatype::Int;
+        #[allow(clippy::type_complexity)]
+        let objects: Vec<(&str, &str, Vec<(String, String)>, Vec<RequestEntity>)> = vec![
+            (
+                "1",
+                "file",
+                own(&[]),
+                vec![
+                    lit(
+                        "path",
+                        Operation::PatternMatch,
+                        r"^\/(|s)bin|^\/usr\/(|local\/)(|s)bin|^\/usr\/libexec",
+                    ),
+                    lit("filename", Operation::PatternMatch, "^.*$"),
+                ],
+            ),
+            (
+                "2",
+                "file",
+                own(&[
+                    ("recurse", "directories"),
+                    ("recurse_direction", "down"),
+                    ("max_depth", "-1"),
+                    ("recurse_file_system", "local"),
+                ]),
+                vec![lit("path", Operation::Equals, "/"), nil("filename")],
+            ),
+            (
+                "3",
+                "tfc",
+                own(&[]),
+                vec![
+                    lit(
+                        "filepath",
+                        Operation::PatternMatch,
+                        r"^/etc/ssh/sshd_config(\.d/.*)?$",
+                    ),
+                    lit(
+                        "pattern",
+                        Operation::PatternMatch,
+                        r"^[ \t]*(\w+)(?:[ \t]+(\S+))?[ \t]*$",
+                    ),
+                    inst.clone(),
+                ],
+            ),
+            (
+                "4",
+                "partition",
+                own(&[]),
+                vec![lit("mount_point", Operation::PatternMatch, ".*")],
+            ),
+            (
+                "5",
+                "symlink",
+                own(&[]),
+                vec![lit("filepath", Operation::Equals, "/etc/localtime")],
+            ),
+            (
+                "6",
+                "file",
+                own(&[("recurse_direction", "down"), ("max_depth", "1")]),
+                vec![
+                    lit("path", Operation::Equals, "/etc/systemd"),
+                    lit("filename", Operation::PatternMatch, ".*"),
+                ],
+            ),
+            (
+                "7",
+                "tfc",
+                own(&[]),
+                vec![
+                    lit("path", Operation::Equals, "/etc/pam.d"),
+                    lit("filename", Operation::PatternMatch, "^common-.*$"),
+                    lit(
+                        "pattern",
+                        Operation::PatternMatch,
+                        r"^\s*(auth|password)\s+(\S+)\s+(pam_\w+\.so)",
+                    ),
+                    inst.clone(),
+                ],
+            ),
+        ];
+        let mut out = String::new();
+        for (id, probe, behaviors, entities) in objects {
+            let k = kind(Family::Unix, probe);
+            let req = ObjectRequest {
+                id,
+                kind: &k,
+                behaviors: &behaviors,
+                entities,
+            };
+            let started = std::time::Instant::now();
+            let c = match probe {
+                "file" => collect(&req, &ctx),
+                "tfc" => textfilecontent54::collect(&req, &ctx),
+                "partition" => partition::collect(&req, &ctx),
+                _ => symlink::collect(&req, &ctx),
+            };
+            eprintln!(
+                "object {id}: {} items in {:?} {:?}",
+                c.items.len(),
+                started.elapsed(),
+                c.messages
+            );
+            let mut lines: Vec<String> = c
+                .items
+                .iter()
+                .map(|i| {
+                    let fields: Vec<String> = i
+                        .fields
+                        .iter()
+                        .filter(|f| !f.name.ends_with("_time"))
+                        .map(|f| match f.status {
+                            Status::Exists => format!("{}={}", f.name, f.value),
+                            st => format!("{}=<{}>", f.name, st.as_str()),
+                        })
+                        .collect();
+                    format!("{id} {}", fields.join(" "))
+                })
+                .collect();
+            lines.sort();
+            lines.dedup();
+            out.push_str(&format!(
+                "# {id} flag={} n={} uniq={}\n",
+                c.flag.as_str(),
+                c.items.len(),
+                lines.len()
+            ));
+            for l in lines {
+                out.push_str(&l);
+                out.push('\n');
+            }
+        }
+        if let Ok(path) = std::env::var("ATO_COMPARE_OUT") {
+            fs::write(path, out).unwrap();
+        }
+
+        // A cold walk of everything, all file systems, for the files/s figure.
+        let cold = SharedCache::new();
+        let ctx = ProbeContext {
+            target: &target,
+            regexes: &regexes,
+            shared: &cold,
+        };
+        let k = kind(Family::Unix, "file");
+        let behaviors = own(&[("recurse", "directories"), ("recurse_direction", "down")]);
+        let req = ObjectRequest {
+            id: "all",
+            kind: &k,
+            behaviors: &behaviors,
+            entities: vec![
+                lit("path", Operation::Equals, "/"),
+                lit("filename", Operation::PatternMatch, ".*"),
+            ],
+        };
+        let started = std::time::Instant::now();
+        let c = collect(&req, &ctx);
+        let cold_time = started.elapsed();
+        let started = std::time::Instant::now();
+        let again = collect(&req, &ctx);
+        let warm_time = started.elapsed();
+        let (dirs, entries) = cold.get_or_init(walk::FsCache::default).size();
+        eprintln!(
+            "whole tree: {} files, cold {:?} ({:.0} entries/s), warm {:?} ({} items); cache {dirs} dirs {entries} entries",
+            c.items.len(),
+            cold_time,
+            entries as f64 / cold_time.as_secs_f64(),
+            warm_time,
+            again.items.len()
+        );
+    }
 }
