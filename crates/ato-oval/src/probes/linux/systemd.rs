@@ -499,9 +499,8 @@ pub fn list_values(files: &[Directives], section: &str, key: &str) -> Vec<String
 pub fn last_value(files: &[Directives], section: &str, key: &str) -> Option<String> {
     files
         .iter()
-        .flat_map(|d| d.iter())
-        .filter(|(s, k, _)| s == section && k == key)
-        .last()
+        .rev()
+        .find_map(|d| d.iter().rev().find(|(s, k, _)| s == section && k == key))
         .map(|(_, _, v)| v.clone())
 }
 
@@ -631,7 +630,7 @@ mod tests {
             ("Unit".into(), "Wants".into(), "a.service  b.service".into())
         );
         assert_eq!(
-            list_values(&[d.clone()], "Unit", "Wants"),
+            list_values(std::slice::from_ref(&d), "Unit", "Wants"),
             ["a.service", "b.service"]
         );
         assert!(install_section(&d).has_rules());

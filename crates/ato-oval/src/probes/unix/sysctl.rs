@@ -157,7 +157,7 @@ fn walk(
                 let readable = target.stat(&path).is_ok_and(|st| st.mode & 0o400 != 0);
                 if readable {
                     let mib = path[PROC_SYS.len() + 1..].replace('/', ".");
-                    names.entry(mib).or_insert_with(Vec::new).push(path);
+                    names.entry(mib).or_default().push(path);
                 }
             }
             _ => {}
