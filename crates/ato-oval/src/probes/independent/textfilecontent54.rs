@@ -23,7 +23,8 @@
 //! that an ISO-8859 file gives `error`, as OpenSCAP's `test_filecontent_non_utf` expects. A
 //! file larger than [`MAX_FILE_SIZE`], or one that cannot be opened or read, also sets
 //! `error` with a message naming it; a link that dangles or a path that is not a regular file
-//! is skipped silently, as in OpenSCAP.
+//! is skipped silently, as in OpenSCAP. A symlink loop is an `error` naming the path, where
+//! OpenSCAP skips it: the file a check names cannot be read, and the report should say so.
 //!
 //! Offline, files are read inside the root through [`ato_target::Target`].
 //!
@@ -121,7 +122,6 @@ fn read_text(ctx: &ProbeContext<'_>, filepath: &str) -> Result<Option<String>, S
         Ok(bytes) => bytes,
         Err(e) if e.is_not_found() => return Ok(None),
         Err(ato_target::TargetError::NotRegular { .. }) => return Ok(None),
-        Err(ato_target::TargetError::Loop { .. }) => return Ok(None),
         Err(e) => return Err(walk::error_chain(&e)),
     };
     // PCRE validates the subject up to its end, which OpenSCAP puts at the first NUL.

@@ -562,15 +562,28 @@ impl Walker<'_, '_> {
     /// The entries of a directory node, from the cache. With `follow_links`, links are
     /// resolved now (match phase); otherwise they stay links (recursion phase).
     fn children(&mut self, dir: &Node, follow_links: bool) -> Vec<Node> {
+        // Entries of /proc and /sys that even root may not list describe the kernel, not the
+        // system's configuration: skipped, as OpenSCAP does, with a note instead of a problem.
+        let pseudo = self.cache.is_pseudo_fs(self.ctx, dir.stat.dev);
         let listing = match self.cache.listing(self.ctx, &dir.path, &dir.stat) {
             Ok(listing) => listing,
             Err(message) => {
-                self.out.problems.push(message.to_string());
+                let out = if pseudo {
+                    &mut self.out.notes
+                } else {
+                    &mut self.out.problems
+                };
+                out.push(message.to_string());
                 return Vec::new();
             }
         };
         for problem in listing.problems.iter() {
-            self.out.problems.push(problem.to_string());
+            let out = if pseudo {
+                &mut self.out.notes
+            } else {
+                &mut self.out.problems
+            };
+            out.push(problem.to_string());
         }
         let mut nodes = Vec::with_capacity(listing.len());
         for (name, lstat) in listing.iter() {
@@ -849,6 +862,7 @@ pub(crate) struct FsCache {
     dirs: Mutex<HashMap<(u64, u64), ListingCell>>,
     links: Mutex<HashMap<String, Option<FileStat>>>,
     local_devs: OnceLock<Result<Arc<HashSet<u64>>, String>>,
+    pseudo_devs: OnceLock<Arc<HashSet<u64>>>,
 }
 
 type ListingResult = Result<Arc<Listing>, Arc<str>>;
@@ -899,6 +913,21 @@ impl FsCache {
             .clone()
     }
 
+    /// Whether `dev` holds a kernel pseudo file system (proc, sysfs and the like).
+    fn is_pseudo_fs(&self, ctx: &ProbeContext<'_>, dev: u64) -> bool {
+        let devs = self.pseudo_devs.get_or_init(|| {
+            let mounts = ctx.target.try_mounts().unwrap_or_default();
+            Arc::new(
+                mounts
+                    .iter()
+                    .filter(|m| PSEUDO_FS.contains(&m.fs_type.as_str()))
+                    .map(|m| m.dev)
+                    .collect(),
+            )
+        });
+        devs.contains(&dev)
+    }
+
     /// How many directories and entries are cached (for measurements).
     #[cfg(test)]
     pub(crate) fn size(&self) -> (usize, usize) {
@@ -912,6 +941,26 @@ impl FsCache {
         (dirs.len(), entries)
     }
 }
+
+/// Kernel pseudo file systems: what they hold describes the running kernel.
+const PSEUDO_FS: &[&str] = &[
+    "proc",
+    "sysfs",
+    "cgroup",
+    "cgroup2",
+    "debugfs",
+    "securityfs",
+    "tracefs",
+    "bpf",
+    "pstore",
+    "configfs",
+    "fusectl",
+    "mqueue",
+    "devpts",
+    "binfmt_misc",
+    "efivarfs",
+    "selinuxfs",
+];
 
 /// Whether a file system type counts as local (`df -l`): not a pseudo file system that
 /// describes the kernel, not autofs, not a network file system.
