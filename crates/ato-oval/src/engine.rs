@@ -392,7 +392,7 @@ impl<'a> Evaluator<'a> {
 
     fn collect(&self, object: &Object) -> Collected {
         match &object.body {
-            ObjectBody::Set(set) => self.collect_set(&object.id, set),
+            ObjectBody::Set(set) => self.collect_set(set),
             ObjectBody::Entities {
                 behaviors,
                 entities,
@@ -521,13 +521,13 @@ impl<'a> Evaluator<'a> {
         c
     }
 
-    fn collect_set(&self, id: &str, set: &Set) -> Collected {
+    fn collect_set(&self, set: &Set) -> Collected {
         let mut parts: Vec<Arc<Collected>> = Vec::new();
         for r in &set.object_refs {
             parts.push(self.object(r));
         }
         for s in &set.sets {
-            parts.push(Arc::new(self.collect_set(id, s)));
+            parts.push(Arc::new(self.collect_set(s)));
         }
         let mut flag: Option<Flag> = None;
         let mut messages = Vec::new();
