@@ -46,6 +46,8 @@ pub enum CheckComponent {
 #[derive(Debug, Clone)]
 pub struct Content {
     pub path: PathBuf,
+    /// The whole source document, for ARF reports that carry it.
+    pub source: Arc<str>,
     /// `data-stream-collection/@id` and `data-stream/@id` for a data stream.
     pub collection_id: Option<String>,
     pub datastream_id: Option<String>,
@@ -301,6 +303,7 @@ fn load_collection(
 
     Ok(Content {
         path: path.to_path_buf(),
+        source: Arc::from(source),
         collection_id: root.attribute("id").map(str::to_string),
         datastream_id: stream.attribute("id").map(str::to_string),
         checklist_ref: Some(checklist_id),
@@ -380,6 +383,7 @@ fn load_standalone(root: Node<'_, '_>, source: &str, path: &Path) -> Result<Cont
     }
     Ok(Content {
         path: path.to_path_buf(),
+        source: Arc::from(source),
         collection_id: None,
         datastream_id: None,
         checklist_ref: None,

@@ -182,6 +182,28 @@ impl<'a> Evaluator<'a> {
         out
     }
 
+    /// Every definition evaluated so far, by id.
+    pub fn evaluated_definitions(&self) -> Vec<(&'a str, OvalResult)> {
+        let mut out: Vec<_> = self
+            .definitions
+            .iter()
+            .filter_map(|(k, c)| c.get().map(|r| (*k, *r)))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(b.0));
+        out
+    }
+
+    /// Every variable computed so far, by id.
+    pub fn evaluated_variables(&self) -> Vec<(&'a str, Arc<Values>)> {
+        let mut out: Vec<_> = self
+            .variables
+            .iter()
+            .filter_map(|(k, c)| c.get().map(|v| (*k, Arc::clone(v))))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(b.0));
+        out
+    }
+
     /// Every object collected so far, by id.
     pub fn collected_objects(&self) -> Vec<(&'a str, Arc<Collected>)> {
         let mut out: Vec<_> = self

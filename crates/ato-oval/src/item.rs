@@ -46,7 +46,11 @@ pub struct Item {
 
 impl Item {
     pub fn new(kind: &'static str) -> Item {
-        Item { kind, status: Status::Exists, fields: Vec::new() }
+        Item {
+            kind,
+            status: Status::Exists,
+            fields: Vec::new(),
+        }
     }
 
     /// Adds a field with the given datatype.
@@ -71,7 +75,12 @@ impl Item {
 
     /// Adds a field whose value could not be had (`status="does not exist"` etc.).
     pub fn push_status(&mut self, name: &str, datatype: Datatype, status: Status) {
-        self.fields.push(Field { name: name.to_string(), datatype, value: String::new(), status });
+        self.fields.push(Field {
+            name: name.to_string(),
+            datatype,
+            value: String::new(),
+            status,
+        });
     }
 
     /// The values of the fields named `name`.
@@ -119,18 +128,34 @@ pub struct Collected {
 impl Collected {
     /// Items found: `complete`, or `does not exist` when there are none.
     pub fn items(items: Vec<Item>) -> Collected {
-        let flag = if items.is_empty() { Flag::DoesNotExist } else { Flag::Complete };
-        Collected { flag, items: items.into_iter().map(Arc::new).collect(), messages: Vec::new() }
+        let flag = if items.is_empty() {
+            Flag::DoesNotExist
+        } else {
+            Flag::Complete
+        };
+        Collected {
+            flag,
+            items: items.into_iter().map(Arc::new).collect(),
+            messages: Vec::new(),
+        }
     }
 
     /// Collection failed as a whole.
     pub fn error(message: impl Into<String>) -> Collected {
-        Collected { flag: Flag::Error, items: Vec::new(), messages: vec![message.into()] }
+        Collected {
+            flag: Flag::Error,
+            items: Vec::new(),
+            messages: vec![message.into()],
+        }
     }
 
     /// The object cannot be collected on this target.
     pub fn not_collected(message: impl Into<String>) -> Collected {
-        Collected { flag: Flag::NotCollected, items: Vec::new(), messages: vec![message.into()] }
+        Collected {
+            flag: Flag::NotCollected,
+            items: Vec::new(),
+            messages: vec![message.into()],
+        }
     }
 
     /// Adds a message and returns self.

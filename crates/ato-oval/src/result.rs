@@ -236,7 +236,10 @@ mod tests {
         assert_eq!(op(Operator::And, &[True, Error, False]), False);
         assert_eq!(op(Operator::And, &[True, Error, Unknown]), Error);
         assert_eq!(op(Operator::And, &[True, NotApplicable]), True);
-        assert_eq!(op(Operator::And, &[NotApplicable, NotApplicable]), NotApplicable);
+        assert_eq!(
+            op(Operator::And, &[NotApplicable, NotApplicable]),
+            NotApplicable
+        );
         assert_eq!(op(Operator::And, &[]), Unknown);
     }
 

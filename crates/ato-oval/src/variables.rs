@@ -18,7 +18,12 @@ pub struct Values {
 
 impl Values {
     pub fn complete(datatype: Datatype, values: Vec<String>) -> Values {
-        Values { flag: Flag::Complete, datatype, values, message: None }
+        Values {
+            flag: Flag::Complete,
+            datatype,
+            values,
+            message: None,
+        }
     }
 
     pub fn error(message: impl Into<String>) -> Values {
@@ -72,7 +77,12 @@ pub fn combined(parts: &[Values]) -> (Flag, Option<String>) {
 
 fn derived(parts: &[Values], datatype: Datatype, values: Vec<String>) -> Values {
     let (flag, message) = combined(parts);
-    Values { flag, datatype, values, message }
+    Values {
+        flag,
+        datatype,
+        values,
+        message,
+    }
 }
 
 /// `concat`: every combination of one value of each component, in order.
@@ -96,7 +106,11 @@ pub fn concat(parts: &[Values]) -> Values {
 /// `count`: how many values the components have together.
 pub fn count(parts: &[Values]) -> Values {
     let mut v = derived(parts, Datatype::Int, Vec::new());
-    let n: usize = if v.usable() { parts.iter().map(|p| p.values.len()).sum() } else { 0 };
+    let n: usize = if v.usable() {
+        parts.iter().map(|p| p.values.len()).sum()
+    } else {
+        0
+    };
     v.values.push(n.to_string());
     v
 }
@@ -118,7 +132,9 @@ pub fn unique(parts: &[Values]) -> Values {
 
 /// `arithmetic`: every combination, added or multiplied; ints stay ints when all inputs are.
 pub fn arithmetic(op: ArithmeticOperation, parts: &[Values]) -> Values {
-    let all_int = parts.iter().all(|p| p.values.iter().all(|v| v.trim().parse::<i64>().is_ok()));
+    let all_int = parts
+        .iter()
+        .all(|p| p.values.iter().all(|v| v.trim().parse::<i64>().is_ok()));
     let mut acc: Vec<f64> = Vec::new();
     for (i, p) in parts.iter().enumerate() {
         let mut nums = Vec::new();
@@ -144,21 +160,39 @@ pub fn arithmetic(op: ArithmeticOperation, parts: &[Values]) -> Values {
         };
     }
     let (datatype, values) = if all_int {
-        (Datatype::Int, acc.iter().map(|n| format!("{}", *n as i64)).collect())
+        (
+            Datatype::Int,
+            acc.iter().map(|n| format!("{}", *n as i64)).collect(),
+        )
     } else {
-        (Datatype::Float, acc.iter().map(|n| format!("{n}")).collect())
+        (
+            Datatype::Float,
+            acc.iter().map(|n| format!("{n}")).collect(),
+        )
     };
     derived(parts, datatype, values)
 }
 
 /// `begin`: prefixes `character` to each value that does not start with it.
 pub fn begin(character: &str, arg: Values) -> Values {
-    map(arg, |v| if v.starts_with(character) { v.to_string() } else { format!("{character}{v}") })
+    map(arg, |v| {
+        if v.starts_with(character) {
+            v.to_string()
+        } else {
+            format!("{character}{v}")
+        }
+    })
 }
 
 /// `end`: appends `character` to each value that does not end with it.
 pub fn end(character: &str, arg: Values) -> Values {
-    map(arg, |v| if v.ends_with(character) { v.to_string() } else { format!("{v}{character}") })
+    map(arg, |v| {
+        if v.ends_with(character) {
+            v.to_string()
+        } else {
+            format!("{v}{character}")
+        }
+    })
 }
 
 /// `escape_regex`: escapes the characters that are special in a Perl regular expression.
@@ -185,7 +219,11 @@ pub fn split(delimiter: &str, arg: Values) -> Values {
             out.extend(v.split(delimiter).map(str::to_string));
         }
     }
-    Values { values: out, datatype: Datatype::String, ..arg }
+    Values {
+        values: out,
+        datatype: Datatype::String,
+        ..arg
+    }
 }
 
 /// `substring`: `length` characters from the 1-based `start`; a negative length takes the
@@ -220,8 +258,17 @@ pub fn regex_capture(pattern: &str, arg: Values, regexes: &RegexCache) -> Values
             Err(e) => return Values::error(format!("regex_capture: {e}")),
         }
     }
-    let flag = if out.is_empty() { arg.flag } else { Flag::Complete };
-    Values { flag, datatype: Datatype::String, values: out, message: arg.message }
+    let flag = if out.is_empty() {
+        arg.flag
+    } else {
+        Flag::Complete
+    };
+    Values {
+        flag,
+        datatype: Datatype::String,
+        values: out,
+        message: arg.message,
+    }
 }
 
 /// `glob_to_regex`: a shell glob (POSIX 2.13) turned into an anchored regular expression.
@@ -291,7 +338,11 @@ fn push_literal(out: &mut String, c: char) {
 
 fn map(arg: Values, f: impl Fn(&str) -> String) -> Values {
     let values = arg.values.iter().map(|v| f(v)).collect();
-    Values { values, datatype: Datatype::String, ..arg }
+    Values {
+        values,
+        datatype: Datatype::String,
+        ..arg
+    }
 }
 
 #[cfg(test)]
@@ -320,8 +371,14 @@ mod tests {
 
     #[test]
     fn flags_combine_with_error_first() {
-        assert_eq!(combine_flags(Some(Flag::Complete), Flag::DoesNotExist), Flag::DoesNotExist);
-        assert_eq!(combine_flags(Some(Flag::Error), Flag::NotApplicable), Flag::Error);
+        assert_eq!(
+            combine_flags(Some(Flag::Complete), Flag::DoesNotExist),
+            Flag::DoesNotExist
+        );
+        assert_eq!(
+            combine_flags(Some(Flag::Error), Flag::NotApplicable),
+            Flag::Error
+        );
         assert_eq!(combine_flags(None, Flag::Incomplete), Flag::Incomplete);
     }
 
@@ -335,10 +392,16 @@ mod tests {
 
     #[test]
     fn arithmetic_keeps_ints() {
-        let v = arithmetic(ArithmeticOperation::Multiply, &[vals(&["3"]), vals(&["86400"])]);
+        let v = arithmetic(
+            ArithmeticOperation::Multiply,
+            &[vals(&["3"]), vals(&["86400"])],
+        );
         assert_eq!(v.values, ["259200"]);
         assert_eq!(v.datatype, Datatype::Int);
-        let v = arithmetic(ArithmeticOperation::Add, &[vals(&["1", "2"]), vals(&["10"])]);
+        let v = arithmetic(
+            ArithmeticOperation::Add,
+            &[vals(&["1", "2"]), vals(&["10"])],
+        );
         assert_eq!(v.values, ["11", "12"]);
     }
 

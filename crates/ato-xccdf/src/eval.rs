@@ -119,6 +119,80 @@ pub struct ScanResult {
     /// Benchmark-level platforms and whether the target is one of them.
     pub platforms: Vec<String>,
     pub benchmark_applicable: bool,
+    /// What each OVAL document's evaluation computed, for OVAL results, ARF and reports.
+    pub oval: Vec<OvalRun>,
+    /// The same for the CPE dictionary's OVAL documents.
+    pub cpe_oval: Vec<OvalRun>,
+}
+
+/// The definitions, tests, objects and variables one OVAL document's evaluation computed,
+/// each sorted by id.
+#[derive(Debug, Clone)]
+pub struct OvalRun {
+    /// The `href` the benchmark or dictionary names the document by.
+    pub href: String,
+    pub document: Arc<OvalDefinitions>,
+    pub definitions: Vec<(String, OvalResult)>,
+    pub tests: Vec<(String, Arc<ato_oval::TestOutcome>)>,
+    pub objects: Vec<(String, Arc<ato_oval::Collected>)>,
+    pub variables: Vec<(String, Arc<ato_oval::variables::Values>)>,
+}
+
+impl OvalRun {
+    fn from_evaluator(href: &str, defs: &Arc<OvalDefinitions>, e: &Evaluator<'_>) -> OvalRun {
+        let owned = |k: &str| k.to_string();
+        OvalRun {
+            href: href.to_string(),
+            document: Arc::clone(defs),
+            definitions: e
+                .evaluated_definitions()
+                .into_iter()
+                .map(|(k, r)| (owned(k), r))
+                .collect(),
+            tests: e
+                .evaluated_tests()
+                .into_iter()
+                .map(|(k, t)| (owned(k), t))
+                .collect(),
+            objects: e
+                .collected_objects()
+                .into_iter()
+                .map(|(k, o)| (owned(k), o))
+                .collect(),
+            variables: e
+                .evaluated_variables()
+                .into_iter()
+                .map(|(k, v)| (owned(k), v))
+                .collect(),
+        }
+    }
+
+    /// The outcome of a test, if it was evaluated.
+    pub fn test(&self, id: &str) -> Option<&Arc<ato_oval::TestOutcome>> {
+        let i = self
+            .tests
+            .binary_search_by(|(k, _)| k.as_str().cmp(id))
+            .ok()?;
+        Some(&self.tests[i].1)
+    }
+
+    /// A collected object, if it was collected.
+    pub fn object(&self, id: &str) -> Option<&Arc<ato_oval::Collected>> {
+        let i = self
+            .objects
+            .binary_search_by(|(k, _)| k.as_str().cmp(id))
+            .ok()?;
+        Some(&self.objects[i].1)
+    }
+
+    /// The result of a definition, if it was evaluated.
+    pub fn definition(&self, id: &str) -> Option<OvalResult> {
+        let i = self
+            .definitions
+            .binary_search_by(|(k, _)| k.as_str().cmp(id))
+            .ok()?;
+        Some(self.definitions[i].1)
+    }
 }
 
 impl ScanResult {
@@ -205,10 +279,24 @@ pub fn scan(req: &ScanRequest<'_>) -> ScanResult {
         })
         .collect();
 
+    let runs = |checks: &HashMap<String, CheckComponent>, evals: &HashMap<&str, Evaluator<'_>>| {
+        let mut runs: Vec<OvalRun> = Vec::new();
+        for (href, comp) in checks {
+            if let (CheckComponent::Oval(defs), Some(e)) = (comp, evals.get(href.as_str())) {
+                runs.push(OvalRun::from_evaluator(href, defs, e));
+            }
+        }
+        runs.sort_by(|a, b| a.href.cmp(&b.href));
+        runs
+    };
+    let oval = runs(&content.checks, &evaluators);
+    let cpe_oval = runs(&content.cpe_checks, &cpe.evaluators);
     ScanResult {
         rules,
         platforms: bench.platforms.clone(),
         benchmark_applicable,
+        oval,
+        cpe_oval,
     }
 }
 

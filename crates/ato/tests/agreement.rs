@@ -199,8 +199,15 @@ impl ProcMount {
         if mounted.is_ok_and(|s| s.success()) {
             return ProcMount(None);
         }
-        let status = Command::new("mount").args(["-t", "proc", "proc"]).arg(&proc).status();
-        assert!(status.is_ok_and(|s| s.success()), "cannot mount proc at {}", proc.display());
+        let status = Command::new("mount")
+            .args(["-t", "proc", "proc"])
+            .arg(&proc)
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "cannot mount proc at {}",
+            proc.display()
+        );
         ProcMount(Some(proc))
     }
 }

@@ -27,14 +27,30 @@ pub type ProbeFn = fn(&ObjectRequest<'_>, &ProbeContext<'_>) -> Collected;
 
 /// Every object type ato collects: family, name without `_object`, probe.
 pub const PROBES: &[(Family, &str, ProbeFn)] = &[
-    (Family::Independent, "environmentvariable58", independent::environmentvariable58::collect),
+    (
+        Family::Independent,
+        "environmentvariable58",
+        independent::environmentvariable58::collect,
+    ),
     (Family::Independent, "family", independent::family::collect),
-    (Family::Independent, "textfilecontent54", independent::textfilecontent54::collect),
+    (
+        Family::Independent,
+        "textfilecontent54",
+        independent::textfilecontent54::collect,
+    ),
     (Family::Linux, "dpkginfo", linux::dpkginfo::collect),
     (Family::Linux, "partition", linux::partition::collect),
     (Family::Linux, "rpminfo", linux::rpminfo::collect),
-    (Family::Linux, "systemdunitdependency", linux::systemdunitdependency::collect),
-    (Family::Linux, "systemdunitproperty", linux::systemdunitproperty::collect),
+    (
+        Family::Linux,
+        "systemdunitdependency",
+        linux::systemdunitdependency::collect,
+    ),
+    (
+        Family::Linux,
+        "systemdunitproperty",
+        linux::systemdunitproperty::collect,
+    ),
     (Family::Unix, "file", unix::file::collect),
     (Family::Unix, "interface", unix::interface::collect),
     (Family::Unix, "password", unix::password::collect),
@@ -46,7 +62,10 @@ pub const PROBES: &[(Family, &str, ProbeFn)] = &[
 
 /// The probe for an object kind, if ato has one.
 pub fn probe_for(kind: &Kind) -> Option<ProbeFn> {
-    PROBES.iter().find(|(f, n, _)| *f == kind.family && *n == kind.name).map(|(_, _, p)| *p)
+    PROBES
+        .iter()
+        .find(|(f, n, _)| *f == kind.family && *n == kind.name)
+        .map(|(_, _, p)| *p)
 }
 
 /// What a probe is asked to collect.
@@ -68,7 +87,10 @@ impl ObjectRequest<'_> {
 
     /// A behavior attribute's value.
     pub fn behavior(&self, name: &str) -> Option<&str> {
-        self.behaviors.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.behaviors
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A boolean behavior, with its default.
