@@ -15,20 +15,54 @@
 //! - `FragmentPath`, `DropInPaths`, `Description` (the id when there is none, as systemd
 //!   does) and `Documentation`, for a loaded unit.
 //!
-//! Every other property of that interface (`ActiveState`, `SubState`, timestamps, the
-//! dependency lists systemd completes with default dependencies, ...) is known only to a
-//! running manager: asked for by name it gives `not collected` with a message; matched by a
-//! pattern, the derivable ones are reported and the flag is `incomplete`. So a rule needing
-//! `ActiveState=active` is `unknown` offline and on a live host alike, while one accepting
-//! `LoadState=masked` is decided. A property outside the Unit interface (`ExecStart`) does not
+//! `ActiveState` and `SubState` depend on where ato looks:
+//! - **Offline root: the state at boot.** Nothing runs in an image at rest, so "is it running
+//!   now" has no answer there; the question a scan of an image can answer is "would it run once
+//!   the image is booted". ato reports the state a unit reaches when the system boots into its
+//!   default target: `default.target` (usually an alias of `graphical.target` or
+//!   `multi-user.target`; if it cannot be loaded, `rescue.target`, then `emergency.target`, as
+//!   systemd falls back) and every unit it pulls in, following `Requires=` and `Wants=` and the
+//!   `.requires/` and `.wants/` links of every unit reached, targets or not, as a boot
+//!   transaction does. A unit pulled in that is not masked is `active`, with the sub-state
+//!   systemd shows for an active unit of its type: `running` for a service (`exited` for a
+//!   `Type=oneshot` service with `RemainAfterExit=yes`; a oneshot service without it has
+//!   finished by then and is `inactive`/`dead`), `listening` for a socket, `waiting` for a
+//!   timer, path or automount, `mounted` for a mount, `plugged` for a device, `running` for a
+//!   scope and `active` for a target, slice or swap. Every other unit, and every masked one, is
+//!   `inactive`/`dead`. Not modelled: conditions and assertions (`ConditionPathExists=`, ...),
+//!   start failures, units started later by socket, path, timer or D-Bus activation (they stay
+//!   `inactive` until then, as after a real boot), `BindsTo=` and `Upholds=`, the kernel
+//!   command line's `systemd.unit=`, and generators (they run only at boot).
+//! - **Live host, systemd the running init** (`/run/systemd/system` is a directory): a
+//!   service or scope is `active`/`running` when its control group holds a process, and
+//!   `inactive`/`dead` when it is empty or absent; a slice is `active`/`active` when its
+//!   control group exists. The control group is the directory named exactly as the unit inside
+//!   the slice tree of the cgroup hierarchy systemd tracks processes in: `/sys/fs/cgroup`
+//!   (cgroup v2), else `/sys/fs/cgroup/unified` (hybrid), else `/sys/fs/cgroup/systemd` (v1),
+//!   usually `system.slice/UNIT`. Other unit types (sockets, targets, timers, mounts, ...) have
+//!   no control group of their own while active: their state is `not collected`.
+//! - **Live host without systemd** (a container, a build machine): `not collected`.
+//!
+//! Every other property of that interface (timestamps, the dependency lists systemd completes
+//! with default dependencies, ...) is known only to a running manager: asked for by name it
+//! gives `not collected` with a message; matched by a pattern, the derivable ones are reported
+//! and the flag is `incomplete`. A property outside the Unit interface (`ExecStart`) does not
 //! exist, as in OpenSCAP, which asks that interface only.
 //!
-//! TODO(systemd): a small D-Bus client for `/run/systemd/private` would give the runtime
-//! properties on a live host.
+//! TODO(systemd): on a live host, a control group tells only whether processes run: a
+//! `RemainAfterExit=yes` oneshot service that succeeded (`active`/`exited`) and a failed unit
+//! (`failed`) both look like `inactive`/`dead`, and `activating` or `reloading` look like
+//! `running`. Telling them apart, and giving the other runtime properties, needs a small D-Bus
+//! client for `/run/systemd/private`, which ato does not have yet.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use ato_content::oval::Datatype;
+use ato_target::{FileType, Target, TargetError};
 
 use super::systemd::{self, Resolved, UnitDb};
+use super::systemdunitdependency;
 use crate::item::{Collected, Flag, Item};
 use crate::probes::{entity_error, ObjectRequest, ProbeContext, RequestEntity};
 
@@ -43,6 +77,9 @@ const FROM_FILES: &[&str] = &[
     "Description",
     "Documentation",
 ];
+
+/// The unit's state: at boot on an offline root, from its control group on a live host.
+const STATE: &[&str] = &["ActiveState", "SubState"];
 
 /// The other properties of `org.freedesktop.systemd1.Unit` (systemd 252): runtime state.
 const RUNTIME: &[&str] = &[
@@ -77,9 +114,7 @@ const RUNTIME: &[&str] = &[
     "SliceOf",
     "RequiresMountsFor",
     "AccessSELinuxContext",
-    "ActiveState",
     "FreezerState",
-    "SubState",
     "SourcePath",
     "UnitFilePreset",
     "StateChangeTimestamp",
@@ -137,6 +172,26 @@ const RUNTIME: &[&str] = &[
     "Refs",
 ];
 
+/// Where systemd records that it is the running init (`sd_booted()`).
+const SYSTEMD_RUNNING: &str = "/run/systemd/system";
+
+/// The cgroup hierarchies systemd tracks processes in, in the order it prefers them: v2
+/// (unified), hybrid, v1 (the named `systemd` hierarchy).
+const CGROUP_ROOTS: &[&str] = &[
+    "/sys/fs/cgroup",
+    "/sys/fs/cgroup/unified",
+    "/sys/fs/cgroup/systemd",
+];
+
+/// How deep slices nest and delegated subtrees go before ato stops looking.
+const CGROUP_DEPTH: usize = 16;
+
+/// The largest `cgroup.procs` read; a longer one has processes anyway.
+const PROCS_LIMIT: u64 = 1 << 20;
+
+/// The targets a boot tries, in systemd's order of falling back.
+const BOOT_TARGETS: &[&str] = &["default.target", "rescue.target", "emergency.target"];
+
 pub fn collect(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Collected {
     let (Some(unit), Some(property)) = (req.entity("unit"), req.entity("property")) else {
         return Collected::error(format!("object `{}`: needs `unit` and `property`", req.id));
@@ -146,6 +201,7 @@ pub fn collect(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Collected {
         Err(e) => return entity_error(req, "property", &e),
     };
     let db = ctx.shared.get_or_init(|| UnitDb::load(ctx.target));
+    let source = (!wanted.state.is_empty()).then(|| StateSource::detect(ctx, &db));
 
     let mut items = Vec::new();
     let mut messages: Vec<String> = db
@@ -153,7 +209,16 @@ pub fn collect(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Collected {
         .iter()
         .map(|e| format!("object `{}`: {e}", req.id))
         .collect();
+    if let Some(StateSource::Boot(boot)) = &source {
+        messages.extend(
+            boot.errors
+                .iter()
+                .map(|e| format!("object `{}`: {e}", req.id)),
+        );
+    }
     let mut runtime_asked = false;
+    // Reason -> the units whose state is not collected for it.
+    let mut state_unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for id in db.units() {
         match unit.matches(&id, ctx.regexes) {
             Ok(true) => {}
@@ -161,23 +226,29 @@ pub fn collect(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Collected {
             Err(e) => return entity_error(req, "unit", &e),
         }
         runtime_asked |= !wanted.runtime.is_empty();
-        let unit_info = UnitInfo::read(ctx, &db, &id, &mut messages);
+        let unit_info = UnitInfo::read(ctx.target, &db, &id, &mut messages);
         for name in &wanted.from_files {
             let values = unit_info.values(name);
-            if values.is_empty() {
-                continue;
+            if !values.is_empty() {
+                items.push(property_item(&id, name, values));
             }
-            let mut item = Item::new("systemdunitproperty")
-                .string("unit", &id)
-                .string("property", *name);
-            for v in values {
-                item.push("value", Datatype::String, v);
+        }
+
+        let Some(source) = &source else { continue };
+        match source.state(ctx.target, &unit_info) {
+            Ok(UnitState::Known { active, sub }) => {
+                for name in &wanted.state {
+                    let value = if *name == "ActiveState" { active } else { sub };
+                    items.push(property_item(&id, name, vec![value.to_string()]));
+                }
             }
-            items.push(item);
+            Ok(UnitState::Unknown(reason)) => state_unknown.entry(reason).or_default().push(id),
+            Err(e) => messages.push(format!("object `{}`: state of `{id}`: {e}", req.id)),
         }
     }
 
     let had_error = !messages.is_empty();
+    let not_collected = runtime_asked || !state_unknown.is_empty();
     if runtime_asked {
         messages.push(format!(
             "object `{}`: {} known only to a running systemd, which ato does not ask; not \
@@ -186,11 +257,19 @@ pub fn collect(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Collected {
             wanted.runtime.join(", ")
         ));
     }
+    for (reason, units) in &state_unknown {
+        messages.push(format!(
+            "object `{}`: {} of `{}`: {reason}; not collected",
+            req.id,
+            wanted.state.join(", "),
+            units.join("`, `")
+        ));
+    }
     let flag = if had_error {
         Flag::Error
-    } else if runtime_asked && items.is_empty() {
+    } else if not_collected && items.is_empty() {
         Flag::NotCollected
-    } else if runtime_asked {
+    } else if not_collected {
         Flag::Incomplete
     } else if items.is_empty() {
         Flag::DoesNotExist
@@ -203,9 +282,20 @@ pub fn collect(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Collected {
     collected
 }
 
-/// The property names an object asks for: those ato can answer and the runtime ones.
+fn property_item(unit: &str, property: &str, values: Vec<String>) -> Item {
+    let mut item = Item::new("systemdunitproperty")
+        .string("unit", unit)
+        .string("property", property);
+    for v in values {
+        item.push("value", Datatype::String, v);
+    }
+    item
+}
+
+/// The property names an object asks for: those from files, the state, the runtime ones.
 struct Wanted {
     from_files: Vec<&'static str>,
+    state: Vec<&'static str>,
     runtime: Vec<&'static str>,
 }
 
@@ -213,21 +303,20 @@ fn properties(
     entity: &RequestEntity,
     ctx: &ProbeContext<'_>,
 ) -> Result<Wanted, crate::compare::CompareError> {
-    let mut wanted = Wanted {
-        from_files: Vec::new(),
-        runtime: Vec::new(),
+    let pick = |names: &[&'static str]| -> Result<Vec<&'static str>, crate::compare::CompareError> {
+        let mut picked = Vec::new();
+        for name in names {
+            if entity.matches(name, ctx.regexes)? {
+                picked.push(*name);
+            }
+        }
+        Ok(picked)
     };
-    for name in FROM_FILES {
-        if entity.matches(name, ctx.regexes)? {
-            wanted.from_files.push(name);
-        }
-    }
-    for name in RUNTIME {
-        if entity.matches(name, ctx.regexes)? {
-            wanted.runtime.push(name);
-        }
-    }
-    Ok(wanted)
+    Ok(Wanted {
+        from_files: pick(FROM_FILES)?,
+        state: pick(STATE)?,
+        runtime: pick(RUNTIME)?,
+    })
 }
 
 /// What the files say about one unit.
@@ -241,14 +330,14 @@ struct UnitInfo {
 }
 
 impl UnitInfo {
-    fn read(ctx: &ProbeContext<'_>, db: &UnitDb, id: &str, messages: &mut Vec<String>) -> UnitInfo {
+    fn read(target: &Target, db: &UnitDb, id: &str, messages: &mut Vec<String>) -> UnitInfo {
         let resolved = db.resolve(id);
         let mut files = Vec::new();
         let mut dropins = Vec::new();
         if let Resolved::Loaded { fragment, .. } = &resolved {
-            dropins = db.dropins(ctx.target, id);
+            dropins = db.dropins(target, id);
             for path in std::iter::once(fragment).chain(&dropins) {
-                match systemd::read_unit(ctx.target, path) {
+                match systemd::read_unit(target, path) {
                     Ok(d) => files.push(d),
                     Err(e) => messages.push(e),
                 }
@@ -257,7 +346,7 @@ impl UnitInfo {
         UnitInfo {
             id: id.to_string(),
             names: db.names_of(id),
-            unit_file_state: db.unit_file_state(ctx.target, id),
+            unit_file_state: db.unit_file_state(target, id),
             resolved,
             dropins,
             files,
@@ -285,10 +374,270 @@ impl UnitInfo {
             _ => Vec::new(),
         }
     }
+
+    /// The unit type: the suffix without its dot (`service`, `socket`, ...).
+    fn unit_type(&self) -> &str {
+        self.id.rsplit_once('.').map_or("", |(_, t)| t)
+    }
+
+    /// What a started service of this unit ends up as: `Type=oneshot` services finish, and stay
+    /// active only with `RemainAfterExit=yes`.
+    fn service_lifetime(&self) -> ServiceLifetime {
+        // Only an explicit Type=oneshot counts: systemd also implies it for a service without
+        // Type= and ExecStart=, but refuses to start nearly all of those.
+        let oneshot =
+            systemd::last_value(&self.files, "Service", "Type").is_some_and(|t| t == "oneshot");
+        let remain = systemd::last_value(&self.files, "Service", "RemainAfterExit")
+            .is_some_and(|v| parse_boolean(&v));
+        match (oneshot, remain) {
+            (false, _) => ServiceLifetime::Running,
+            (true, true) => ServiceLifetime::Exited,
+            (true, false) => ServiceLifetime::Finished,
+        }
+    }
+}
+
+enum ServiceLifetime {
+    /// Runs until stopped.
+    Running,
+    /// A oneshot service that stays active once its processes exited.
+    Exited,
+    /// A oneshot service that is inactive again once done.
+    Finished,
+}
+
+/// systemd's `parse_boolean`, the true half.
+fn parse_boolean(value: &str) -> bool {
+    ["1", "yes", "y", "true", "t", "on"]
+        .iter()
+        .any(|t| value.trim().eq_ignore_ascii_case(t))
+}
+
+/// A unit's `ActiveState` and `SubState`, or why they are not known.
+#[derive(Debug, PartialEq, Eq)]
+enum UnitState {
+    Known {
+        active: &'static str,
+        sub: &'static str,
+    },
+    Unknown(String),
+}
+
+const INACTIVE: UnitState = UnitState::Known {
+    active: "inactive",
+    sub: "dead",
+};
+
+fn active(sub: &'static str) -> UnitState {
+    UnitState::Known {
+        active: "active",
+        sub,
+    }
+}
+
+/// Where the state of units comes from on this target.
+enum StateSource {
+    /// An offline root: the units a boot into the default target starts.
+    Boot(Arc<BootUnits>),
+    /// A live host run by systemd: its cgroup hierarchy, with the unit control groups in it.
+    Cgroup(CgroupIndex),
+    /// Nothing to read the state from, and why.
+    Unavailable(String),
+}
+
+impl StateSource {
+    fn detect(ctx: &ProbeContext<'_>, db: &UnitDb) -> StateSource {
+        if ctx.target.is_offline() {
+            let boot = ctx.shared.get_or_init(|| BootUnits::walk(ctx.target, db));
+            return StateSource::Boot(boot);
+        }
+        StateSource::running(ctx.target)
+    }
+
+    /// The source on a live host (tests pass an offline tree laid out as one).
+    fn running(target: &Target) -> StateSource {
+        if !target.lstat(SYSTEMD_RUNNING).is_ok_and(|s| s.is_dir()) {
+            tracing::debug!("systemdunitproperty: no `{SYSTEMD_RUNNING}`: systemd is not running");
+            return StateSource::Unavailable(format!(
+                "systemd is not the running init here (no `{SYSTEMD_RUNNING}`), so no unit runs"
+            ));
+        }
+        let Some(root) = CGROUP_ROOTS
+            .iter()
+            .find(|r| target.exists(&format!("{r}/cgroup.procs")))
+        else {
+            return StateSource::Unavailable(format!(
+                "no cgroup hierarchy of systemd's found under `{}`",
+                CGROUP_ROOTS[0]
+            ));
+        };
+        tracing::debug!("systemdunitproperty: unit states from the cgroup hierarchy `{root}`");
+        match CgroupIndex::read(target, root) {
+            Ok(index) => StateSource::Cgroup(index),
+            Err(e) => StateSource::Unavailable(format!("cannot list control groups: {e}")),
+        }
+    }
+
+    fn state(&self, target: &Target, unit: &UnitInfo) -> Result<UnitState, TargetError> {
+        match self {
+            StateSource::Boot(boot) => Ok(boot.state(unit)),
+            StateSource::Cgroup(index) => index.state(target, &unit.id),
+            StateSource::Unavailable(reason) => Ok(UnitState::Unknown(reason.clone())),
+        }
+    }
+}
+
+/// The units a boot into the default target pulls in, by canonical name (masked ones too:
+/// systemd keeps the dependency on a masked unit, which then fails to start).
+struct BootUnits {
+    units: HashSet<String>,
+    /// Unit files that could not be read on the way.
+    errors: Vec<String>,
+}
+
+impl BootUnits {
+    fn walk(target: &Target, db: &UnitDb) -> BootUnits {
+        let mut errors = Vec::new();
+        let Some(start) = BOOT_TARGETS.iter().find_map(|t| match db.resolve(t) {
+            Resolved::Loaded { id, .. } => Some(id),
+            _ => None,
+        }) else {
+            tracing::debug!("systemdunitproperty: no boot target can be loaded: nothing starts");
+            return BootUnits {
+                units: HashSet::new(),
+                errors,
+            };
+        };
+        tracing::debug!("systemdunitproperty: the image boots into `{start}`");
+
+        let mut units = HashSet::from([start.clone()]);
+        let mut queue = vec![start];
+        while let Some(id) = queue.pop() {
+            // A masked unit is not loaded, so nothing of it is followed.
+            if !matches!(db.resolve(&id), Resolved::Loaded { .. }) {
+                continue;
+            }
+            for kind in ["Requires", "Wants"] {
+                for dep in systemdunitdependency::direct(target, db, &id, kind, &mut errors) {
+                    if units.insert(dep.clone()) {
+                        queue.push(dep);
+                    }
+                }
+            }
+        }
+        BootUnits { units, errors }
+    }
+
+    fn state(&self, unit: &UnitInfo) -> UnitState {
+        if !self.units.contains(&unit.id) || !matches!(unit.resolved, Resolved::Loaded { .. }) {
+            return INACTIVE;
+        }
+        match unit.unit_type() {
+            "service" => match unit.service_lifetime() {
+                ServiceLifetime::Running => active("running"),
+                ServiceLifetime::Exited => active("exited"),
+                ServiceLifetime::Finished => INACTIVE,
+            },
+            "socket" => active("listening"),
+            "timer" | "path" | "automount" => active("waiting"),
+            "mount" => active("mounted"),
+            "device" => active("plugged"),
+            "scope" => active("running"),
+            _ => active("active"),
+        }
+    }
+}
+
+/// The control groups of units in a cgroup hierarchy: unit name -> directory.
+struct CgroupIndex {
+    root: String,
+    groups: BTreeMap<String, String>,
+}
+
+impl CgroupIndex {
+    /// Lists the slice tree under `root` (a cgroup hierarchy's mount point, read through the
+    /// target): every unit sits in its slice's directory, slices nest (`user-1000.slice` inside
+    /// `user.slice`), and units of the root slice sit in `root` itself (`init.scope`).
+    fn read(target: &Target, root: &str) -> Result<CgroupIndex, TargetError> {
+        let mut groups = BTreeMap::new();
+        let mut pending = vec![(root.to_string(), 0)];
+        while let Some((dir, depth)) = pending.pop() {
+            let entries = match target.read_dir(&dir) {
+                Ok(e) => e,
+                // A slice that went away while listing.
+                Err(e) if e.is_not_found() && dir != root => continue,
+                Err(e) => return Err(e),
+            };
+            for entry in entries {
+                if entry.file_type != FileType::Directory || !systemd::is_unit_name(&entry.name) {
+                    continue;
+                }
+                let path = format!("{dir}/{}", entry.name);
+                if entry.name.ends_with(".slice") && depth < CGROUP_DEPTH {
+                    pending.push((path.clone(), depth + 1));
+                }
+                groups.entry(entry.name).or_insert(path);
+            }
+        }
+        Ok(CgroupIndex {
+            root: root.to_string(),
+            groups,
+        })
+    }
+
+    fn state(&self, target: &Target, unit: &str) -> Result<UnitState, TargetError> {
+        let unit_type = unit.rsplit_once('.').map_or("", |(_, t)| t);
+        match unit_type {
+            "service" | "scope" => match self.groups.get(unit) {
+                Some(dir) if has_processes(target, dir, 0)? => Ok(active("running")),
+                _ => Ok(INACTIVE),
+            },
+            // The root slice is the hierarchy itself, always there.
+            "slice" if unit == "-.slice" || self.groups.contains_key(unit) => Ok(active("active")),
+            "slice" => Ok(INACTIVE),
+            other => Ok(UnitState::Unknown(format!(
+                "a {other} unit has no control group of its own in `{}` to read its state from, \
+                 and ato has no D-Bus client",
+                self.root
+            ))),
+        }
+    }
+}
+
+/// Whether the control group `dir`, or one below it (a delegated subtree), holds a process.
+fn has_processes(target: &Target, dir: &str, depth: usize) -> Result<bool, TargetError> {
+    let procs = format!("{dir}/cgroup.procs");
+    match target.read(&procs, PROCS_LIMIT) {
+        Ok(bytes) if bytes.iter().any(|b| !b.is_ascii_whitespace()) => return Ok(true),
+        Ok(_) => {}
+        Err(TargetError::TooLarge { .. }) => return Ok(true),
+        // The unit stopped and its control group went away while ato looked.
+        Err(e) if e.is_not_found() => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    if depth >= CGROUP_DEPTH {
+        return Ok(false);
+    }
+    let entries = match target.read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.is_not_found() => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    for entry in entries
+        .iter()
+        .filter(|e| e.file_type == FileType::Directory)
+    {
+        if has_processes(target, &format!("{dir}/{}", entry.name), depth + 1)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+    use std::os::unix::fs::symlink;
     use std::path::Path;
 
     use ato_content::oval::{Family, Kind, Operation};
@@ -329,6 +678,58 @@ mod tests {
     fn value(c: &Collected, unit: &str) -> Vec<String> {
         let item = c.items.iter().find(|i| i.fields[0].value == unit).unwrap();
         item.values("value").map(String::from).collect()
+    }
+
+    /// The values of one property of one unit, from an object matching several properties.
+    fn property(c: &Collected, unit: &str, property: &str) -> Vec<String> {
+        let item = c
+            .items
+            .iter()
+            .find(|i| i.fields[0].value == unit && i.fields[1].value == property)
+            .unwrap();
+        item.values("value").map(String::from).collect()
+    }
+
+    /// The shared unit tree, booting into graphical.target as Debian does, with a few more
+    /// units wanted by multi-user.target.
+    fn boot_tree() -> tempfile::TempDir {
+        let dir = unit_tree();
+        let lib = dir.path().join("lib/systemd/system");
+        let wants = dir
+            .path()
+            .join("etc/systemd/system/multi-user.target.wants");
+        symlink("graphical.target", lib.join("default.target")).unwrap();
+        let units = [
+            (
+                "once.service",
+                "[Service]\nType=oneshot\nExecStart=/bin/true\n",
+                true,
+            ),
+            (
+                "setup.service",
+                "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n",
+                true,
+            ),
+            (
+                "needs.service",
+                "[Unit]\nWants=helper.service\n[Service]\nExecStart=/x\n",
+                true,
+            ),
+            ("helper.service", "[Service]\nExecStart=/x\n", false),
+            ("listen.socket", "[Socket]\nListenStream=1\n", true),
+            (
+                "idle.timer",
+                "[Timer]\nOnCalendar=daily\n[Install]\nWantedBy=timers.target\n",
+                false,
+            ),
+        ];
+        for (name, text, wanted) in units {
+            fs::write(lib.join(name), text).unwrap();
+            if wanted {
+                symlink(format!("/lib/systemd/system/{name}"), wants.join(name)).unwrap();
+            }
+        }
+        dir
     }
 
     #[test]
@@ -378,24 +779,179 @@ mod tests {
 
     #[test]
     fn runtime_properties_are_not_collected() {
-        let dir = unit_tree();
+        let dir = boot_tree();
         let eq = Operation::Equals;
-        let c = run(dir.path(), (eq, "ssh.service"), (eq, "ActiveState"));
+        let c = run(
+            dir.path(),
+            (eq, "ssh.service"),
+            (eq, "StateChangeTimestamp"),
+        );
         assert_eq!(c.flag, Flag::NotCollected);
-        assert!(c.messages[0].contains("ActiveState"));
+        assert!(c.messages[0].contains("StateChangeTimestamp"));
         // A unit that does not exist has no properties at all.
         let c = run(dir.path(), (eq, "nope.service"), (eq, "ActiveState"));
         assert_eq!(c.flag, Flag::DoesNotExist);
+        // LoadState, UnitFileState, ActiveState and SubState; FreezerState is not collected.
         let c = run(
             dir.path(),
             (eq, "ssh.service"),
             (Operation::PatternMatch, "State$"),
         );
         assert_eq!(c.flag, Flag::Incomplete);
-        assert_eq!(c.items.len(), 2);
+        assert_eq!(c.items.len(), 4);
+        assert!(c.messages[0].contains("FreezerState"), "{:?}", c.messages);
         assert_eq!(
             run(dir.path(), (eq, "ssh.service"), (eq, "ExecStart")).flag,
             Flag::DoesNotExist
         );
+    }
+
+    #[test]
+    fn offline_enabled_units_are_active_at_boot() {
+        let dir = boot_tree();
+        let c = run(
+            dir.path(),
+            (Operation::PatternMatch, "."),
+            (Operation::PatternMatch, "^(Active|Sub)State$"),
+        );
+        assert_eq!(c.flag, Flag::Complete, "{:?}", c.messages);
+        let state = |unit| {
+            [
+                property(&c, unit, "ActiveState").concat(),
+                property(&c, unit, "SubState").concat(),
+            ]
+        };
+        // Enabled in multi-user.target.wants, which graphical.target requires.
+        assert_eq!(state("ssh.service"), ["active", "running"]);
+        assert_eq!(state("auditd.service"), ["active", "running"]);
+        // Statically wanted from /lib, and wanted by a graphical.target drop-in.
+        assert_eq!(state("systemd-logind.service"), ["active", "running"]);
+        assert_eq!(state("extra.service"), ["active", "running"]);
+        // Wanted by a service, not by a target.
+        assert_eq!(state("helper.service"), ["active", "running"]);
+        assert_eq!(state("setup.service"), ["active", "exited"]);
+        assert_eq!(state("listen.socket"), ["active", "listening"]);
+        assert_eq!(state("multi-user.target"), ["active", "active"]);
+        assert_eq!(state("sysinit.target"), ["active", "active"]);
+        // A oneshot service has finished by the time the boot is done.
+        assert_eq!(state("once.service"), ["inactive", "dead"]);
+    }
+
+    #[test]
+    fn offline_units_not_pulled_in_are_inactive() {
+        let dir = boot_tree();
+        let eq = Operation::Equals;
+        for unit in ["c.service", "idle.timer", "display-manager.service"] {
+            let c = run(dir.path(), (eq, unit), (eq, "ActiveState"));
+            if unit == "display-manager.service" {
+                // No unit file: no unit, whatever wants it.
+                assert_eq!(c.flag, Flag::DoesNotExist);
+                continue;
+            }
+            assert_eq!(value(&c, unit), ["inactive"], "{unit}");
+            let c = run(dir.path(), (eq, unit), (eq, "SubState"));
+            assert_eq!(value(&c, unit), ["dead"], "{unit}");
+        }
+
+        // Without any boot target nothing starts.
+        let bare = unit_tree();
+        let c = run(bare.path(), (eq, "ssh.service"), (eq, "ActiveState"));
+        assert_eq!(value(&c, "ssh.service"), ["inactive"]);
+    }
+
+    #[test]
+    fn offline_masked_units_are_inactive() {
+        let dir = boot_tree();
+        let eq = Operation::Equals;
+        // cups.service is wanted by multi-user.target but masked; e.service is an empty file;
+        // avahi-daemon.service is wanted only through a link to /dev/null.
+        for unit in ["cups.service", "e.service", "avahi-daemon.service"] {
+            let c = run(dir.path(), (eq, unit), (eq, "ActiveState"));
+            assert_eq!(c.flag, Flag::Complete, "{:?}", c.messages);
+            assert_eq!(value(&c, unit), ["inactive"], "{unit}");
+        }
+        // A masked default.target falls back to rescue.target, which is not there.
+        let lib = dir.path().join("lib/systemd/system");
+        fs::remove_file(lib.join("default.target")).unwrap();
+        symlink("/dev/null", lib.join("default.target")).unwrap();
+        let c = run(dir.path(), (eq, "ssh.service"), (eq, "ActiveState"));
+        assert_eq!(value(&c, "ssh.service"), ["inactive"]);
+    }
+
+    /// A tree laid out as a live host's `/run` and `/sys/fs/cgroup` (cgroup v2).
+    fn cgroup_tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("run/systemd/system")).unwrap();
+        let cg = root.join("sys/fs/cgroup");
+        let groups = [
+            ("", ""),
+            ("init.scope", "1\n"),
+            ("system.slice", ""),
+            ("system.slice/auditd.service", "612\n"),
+            ("system.slice/cron.service", ""),
+            ("system.slice/docker.service", ""),
+            ("system.slice/docker.service/payload", "4242\n"),
+            ("user.slice", ""),
+            ("user.slice/user-1000.slice", ""),
+            ("user.slice/user-1000.slice/session-3.scope", "977\n"),
+        ];
+        for (path, procs) in groups {
+            fs::create_dir_all(cg.join(path)).unwrap();
+            fs::write(cg.join(path).join("cgroup.procs"), procs).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn live_state_from_control_groups() {
+        let dir = cgroup_tree();
+        let target = Target::offline(dir.path()).unwrap();
+        let StateSource::Cgroup(index) = StateSource::running(&target) else {
+            panic!("no cgroup hierarchy found");
+        };
+        assert_eq!(index.root, "/sys/fs/cgroup");
+        let state = |unit| index.state(&target, unit).unwrap();
+        assert_eq!(state("auditd.service"), active("running"));
+        assert_eq!(state("init.scope"), active("running"));
+        assert_eq!(state("session-3.scope"), active("running"));
+        // Processes only in a delegated subtree.
+        assert_eq!(state("docker.service"), active("running"));
+        // An empty control group, and none at all.
+        assert_eq!(state("cron.service"), INACTIVE);
+        assert_eq!(state("ssh.service"), INACTIVE);
+        assert_eq!(state("user-1000.slice"), active("active"));
+        assert_eq!(state("-.slice"), active("active"));
+        assert_eq!(state("machine.slice"), INACTIVE);
+        assert!(matches!(state("ssh.socket"), UnitState::Unknown(m) if m.contains("socket")));
+    }
+
+    #[test]
+    fn live_state_from_the_v1_hierarchy() {
+        let dir = cgroup_tree();
+        let cg = dir.path().join("sys/fs/cgroup");
+        fs::rename(&cg, dir.path().join("systemd")).unwrap();
+        fs::create_dir_all(&cg).unwrap();
+        fs::rename(dir.path().join("systemd"), cg.join("systemd")).unwrap();
+        let target = Target::offline(dir.path()).unwrap();
+        let StateSource::Cgroup(index) = StateSource::running(&target) else {
+            panic!("no cgroup hierarchy found");
+        };
+        assert_eq!(index.root, "/sys/fs/cgroup/systemd");
+        assert_eq!(
+            index.state(&target, "auditd.service").unwrap(),
+            active("running")
+        );
+    }
+
+    #[test]
+    fn live_host_without_systemd_is_not_collected() {
+        let dir = cgroup_tree();
+        fs::remove_dir_all(dir.path().join("run/systemd")).unwrap();
+        let target = Target::offline(dir.path()).unwrap();
+        let StateSource::Unavailable(reason) = StateSource::running(&target) else {
+            panic!("systemd taken for running");
+        };
+        assert!(reason.contains("/run/systemd/system"), "{reason}");
     }
 }
