@@ -30,6 +30,8 @@ pub struct LoadOptions {
     pub datastream_id: Option<String>,
     /// The checklist `component-ref/@id`; the first checklist when `None`.
     pub xccdf_id: Option<String>,
+    /// The `component-ref/@id` of a tailoring component in the data stream to apply.
+    pub tailoring_id: Option<String>,
 }
 
 /// What a check's `href` resolved to.
@@ -99,6 +101,55 @@ impl Content {
             Some(CheckComponent::Oval(o)) => Some(o),
             _ => None,
         }
+    }
+}
+
+impl Content {
+    /// Adds the profiles of an XCCDF 1.2 tailoring file. A tailoring profile may extend a
+    /// profile of the benchmark; a profile id the benchmark already has is an error, so that a
+    /// tailoring cannot silently replace a published profile.
+    pub fn apply_tailoring_file(&mut self, path: &Path) -> Result<(), ContentError> {
+        let text = read_bounded(path)?;
+        let doc = parse_document(&text, path)?;
+        let root = doc.root_element();
+        let tailoring = if root.has_tag_name((NS_XCCDF, "Tailoring")) {
+            root
+        } else {
+            // A data stream with a tailoring component: take its first Tailoring.
+            root.descendants()
+                .find(|n| n.has_tag_name((NS_XCCDF, "Tailoring")))
+                .ok_or_else(|| invalid(path, "no XCCDF 1.2 Tailoring element in the file"))?
+        };
+        let profiles = crate::xccdf::parse_tailoring(tailoring, &text, path)?;
+        self.add_tailored_profiles(profiles, path)
+    }
+
+    fn add_tailored_profiles(
+        &mut self,
+        profiles: Vec<crate::xccdf::Profile>,
+        path: &Path,
+    ) -> Result<(), ContentError> {
+        for p in profiles {
+            if self.benchmark.profile(&p.id).is_some() {
+                return Err(invalid(
+                    path,
+                    format!(
+                        "tailoring profile `{}` has the id of a benchmark profile",
+                        p.id
+                    ),
+                ));
+            }
+            if let Some(parent) = &p.extends {
+                if self.benchmark.profile(parent).is_none() {
+                    return Err(invalid(
+                        path,
+                        format!("tailoring profile `{}` extends `{parent}`, which the benchmark does not have", p.id),
+                    ));
+                }
+            }
+            self.benchmark.profiles.push(p);
+        }
+        Ok(())
     }
 }
 
@@ -229,8 +280,13 @@ fn load_collection(
             .find(|c| *c == id)
             .cloned()
             .ok_or_else(|| invalid(path, format!("no checklist component-ref with id `{id}`")))?,
+        // The first checklist that is a benchmark (a tailoring may be listed too).
         None => checklist_ids
-            .first()
+            .iter()
+            .find(|id| {
+                elements(components[refs[*id].component_id.as_str()])
+                    .any(|n| n.has_tag_name((NS_XCCDF, "Benchmark")))
+            })
             .cloned()
             .ok_or_else(|| invalid(path, "the data stream has no checklist (XCCDF benchmark)"))?,
     };
@@ -246,8 +302,27 @@ fn load_collection(
                 ),
             )
         })?;
-    let benchmark = parse_benchmark(bench_node, source, path)?;
+    let mut benchmark = parse_benchmark(bench_node, source, path)?;
     let benchmark_xml = standalone_markup(bench_node, source);
+    if let Some(tid) = &options.tailoring_id {
+        let cref = refs.get(tid).ok_or_else(|| {
+            invalid(
+                path,
+                format!("no component-ref `{tid}` for the tailoring in the data stream"),
+            )
+        })?;
+        let node = elements(components[cref.component_id.as_str()])
+            .find(|n| n.has_tag_name((NS_XCCDF, "Tailoring")))
+            .ok_or_else(|| {
+                invalid(
+                    path,
+                    format!("component-ref `{tid}` does not hold an XCCDF Tailoring"),
+                )
+            })?;
+        for p in crate::xccdf::parse_tailoring(node, source, path)? {
+            benchmark.profiles.push(p);
+        }
+    }
 
     let mut parsed: HashMap<String, CheckComponent> = HashMap::new();
     let mut resolve = |catalog: &HashMap<String, String>,

@@ -373,6 +373,20 @@ pub fn parse_benchmark(
     Ok(b)
 }
 
+/// Parses an XCCDF 1.2 `Tailoring` element: the profiles it defines, which usually extend the
+/// benchmark's own.
+pub fn parse_tailoring(
+    node: Node<'_, '_>,
+    source: &str,
+    path: &Path,
+) -> Result<Vec<Profile>, ContentError> {
+    let ctx = Ctx { path, source };
+    elements(node)
+        .filter(|c| c.has_tag_name((NS_XCCDF, "Profile")))
+        .map(|c| parse_profile(&ctx, c))
+        .collect()
+}
+
 fn parse_profile(ctx: &Ctx, node: Node<'_, '_>) -> Result<Profile, ContentError> {
     let mut p = Profile {
         id: node

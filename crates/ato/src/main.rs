@@ -68,6 +68,12 @@ struct ScanArgs {
     /// Use this checklist component-ref of the data stream (default: the first).
     #[arg(long, value_name = "ID")]
     xccdf_id: Option<String>,
+    /// Apply an XCCDF 1.2 tailoring file: its profiles can then be named with --profile.
+    #[arg(long, value_name = "FILE")]
+    tailoring_file: Option<PathBuf>,
+    /// Apply the tailoring component with this component-ref id from the data stream.
+    #[arg(long, value_name = "ID")]
+    tailoring_id: Option<String>,
     /// Print no summary.
     #[arg(short, long)]
     quiet: bool,
@@ -141,6 +147,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     let options = LoadOptions {
         datastream_id: args.datastream_id.clone(),
         xccdf_id: args.xccdf_id.clone(),
+        tailoring_id: args.tailoring_id.clone(),
     };
     let content = match &args.datastream {
         Some(path) => Content::load(path, &options)?,
@@ -165,6 +172,11 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         }
     };
 
+    let mut content = content;
+    if let Some(t) = &args.tailoring_file {
+        content.apply_tailoring_file(t)?;
+    }
+    let content = content;
     let bench = &content.benchmark;
     let profile = match &args.profile {
         Some(name) => Some(ato_xccdf::find_profile(bench, name)?),

@@ -360,3 +360,89 @@ fn the_baseline_exports_as_a_data_stream() {
     let text = std::fs::read_to_string(&f).unwrap();
     assert!(text.contains("data-stream-collection"));
 }
+
+#[test]
+fn a_tailoring_file_adds_a_profile_that_extends_one_of_the_benchmark() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = write(dir.path(), "ds.xml", &root_login_ds());
+    let tailoring = write(
+        dir.path(),
+        "tailoring.xml",
+        r#"<?xml version="1.0"?>
+<Tailoring xmlns="http://checklists.nist.gov/xccdf/1.2" id="xccdf_org.test_tailoring_t">
+  <benchmark href="ds.xml"/>
+  <version time="2026-01-01T00:00:00">1</version>
+  <Profile id="xccdf_org.test_profile_tailored" extends="xccdf_org.test_profile_test">
+    <title>Tailored</title>
+    <select idref="xccdf_org.test_rule_root_login" selected="false"/>
+  </Profile>
+</Tailoring>"#,
+    );
+    let root = tree_with_sshd_config(dir.path(), "PermitRootLogin yes\n");
+    let results = dir.path().join("r.xml");
+    let out = run(ato()
+        .args(["scan", "--profile", "tailored", "--tailoring-file"])
+        .arg(&tailoring)
+        .arg("--root")
+        .arg(&root)
+        .arg("--results")
+        .arg(&results)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        results_by_rule(&results),
+        [("root_login".to_string(), "notselected".to_string())]
+    );
+
+    // A tailoring profile may not take the id of a benchmark profile.
+    let clash = write(
+        dir.path(),
+        "clash.xml",
+        r#"<Tailoring xmlns="http://checklists.nist.gov/xccdf/1.2" id="xccdf_org.test_tailoring_c">
+  <Profile id="xccdf_org.test_profile_test"><title>x</title></Profile></Tailoring>"#,
+    );
+    let out = run(ato()
+        .args(["scan", "--tailoring-file"])
+        .arg(&clash)
+        .arg("--root")
+        .arg(&root)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("xccdf_org.test_profile_test"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn rules_can_be_chosen_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = write(dir.path(), "ds.xml", &root_login_ds());
+    let root = tree_with_sshd_config(dir.path(), "PermitRootLogin yes\n");
+    let results = dir.path().join("r.xml");
+    let out = run(ato()
+        .args([
+            "scan",
+            "--profile",
+            "test",
+            "--skip-rule",
+            "root_login",
+            "--root",
+        ])
+        .arg(&root)
+        .arg("--results")
+        .arg(&results)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        results_by_rule(&results),
+        [("root_login".to_string(), "notselected".to_string())]
+    );
+    let out = run(ato()
+        .args(["scan", "--profile", "test", "--rule", "nope", "--root"])
+        .arg(&root)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no rule `nope`"), "{}", stderr(&out));
+}
