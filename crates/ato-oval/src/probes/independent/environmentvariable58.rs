@@ -7,10 +7,14 @@
 //!   `/proc/<pid>/environ` (NUL-separated `NAME=value`; entries without `=` are ignored).
 //!   Offline, that is a `proc` file system mounted in the root, whose processes are those of
 //!   the running system, not of the image.
-//! - `pid` nil, offline root: `not collected`. An image has no running process whose
-//!   environment could be asked for, and ato's own environment says nothing about the image.
-//!   OpenSCAP reads variables for this case from its own `OSCAP_CONTAINER_VARS` variable; ato
-//!   takes no input from its environment behind the user's back.
+//! - `pid` nil, offline root: the environment a root login on the scanned system starts
+//!   with, since an image has no running process to ask and ato's own environment says
+//!   nothing about the image: the variables of the root's `/etc/environment` (as pam_env reads
+//!   it), `PATH` from `ENV_SUPATH` in its `/etc/login.defs` (what login(1) and su(1) give
+//!   root; Debian's default path when neither file sets one), and `HOME`, `SHELL`, `USER` and
+//!   `LOGNAME` from root's entry in its `/etc/passwd`. The items carry no pid (status `not
+//!   collected`). OpenSCAP reads this case from its own `OSCAP_CONTAINER_VARS` variable, or,
+//!   run inside a chroot, reports the environment of whoever started it.
 //!
 //! A process whose `environ` cannot be read gives an item with status `error` (pid only) and
 //! a message naming the path; the object flag is then `error`.
@@ -37,11 +41,24 @@ pub fn collect(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Collected {
     let mut messages = Vec::new();
     if own {
         if ctx.target.is_offline() {
-            return Collected::not_collected(format!(
-                "object `{}`: an offline root has no scanning process whose environment could be \
-                 read (`pid` is nil)",
-                req.id
-            ));
+            let vars = root_login_environment(ctx);
+            let Some(name) = req.entity("name") else {
+                return Collected::items(Vec::new());
+            };
+            for (key, value) in &vars {
+                match name.matches(key, ctx.regexes) {
+                    Ok(true) => {
+                        let mut item = Item::new("environmentvariable58");
+                        item.push_status("pid", Datatype::Int, Status::NotCollected);
+                        item.push("name", Datatype::String, key.clone());
+                        item.push("value", Datatype::String, value.clone());
+                        items.push(item);
+                    }
+                    Ok(false) => {}
+                    Err(e) => return entity_error(req, "name", &e),
+                }
+            }
+            return Collected::items(items);
         }
         let me = std::process::id();
         let vars: Vec<(String, String)> = std::env::vars_os()
@@ -125,6 +142,64 @@ fn push_matching(
     Ok(())
 }
 
+/// Debian's `ENV_SUPATH` default, for a root without one in `/etc/login.defs`.
+const DEFAULT_SUPATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The environment a root login on an offline root starts with (see the module doc), sorted by
+/// name.
+fn root_login_environment(ctx: &ProbeContext<'_>) -> Vec<(String, String)> {
+    let mut vars = std::collections::BTreeMap::new();
+    let text = |path: &str| {
+        ctx.target
+            .read(path, 1 << 20)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    for line in text("/etc/environment").lines() {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        if line.starts_with('#') {
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            let v = v.trim().trim_matches('"').trim_matches('\'');
+            if !k.trim().is_empty() {
+                vars.insert(k.trim().to_string(), v.to_string());
+            }
+        }
+    }
+    let supath = text("/etc/login.defs").lines().find_map(|l| {
+        let mut words = l.split_whitespace();
+        (words.next() == Some("ENV_SUPATH"))
+            .then(|| {
+                words
+                    .next()
+                    .map(|w| w.strip_prefix("PATH=").unwrap_or(w).to_string())
+            })
+            .flatten()
+    });
+    match supath {
+        Some(p) => {
+            vars.insert("PATH".into(), p);
+        }
+        None => {
+            vars.entry("PATH".into())
+                .or_insert_with(|| DEFAULT_SUPATH.to_string());
+        }
+    }
+    let passwd = text("/etc/passwd");
+    if let Some(root) = passwd.lines().find(|l| l.split(':').nth(2) == Some("0")) {
+        let f: Vec<&str> = root.split(':').collect();
+        if f.len() >= 7 {
+            vars.insert("HOME".into(), f[5].to_string());
+            vars.insert("SHELL".into(), f[6].to_string());
+            vars.insert("USER".into(), f[0].to_string());
+            vars.insert("LOGNAME".into(), f[0].to_string());
+        }
+    }
+    vars.into_iter().collect()
+}
+
 /// `NAME=value` entries of a `/proc/<pid>/environ` file; the value is everything after the
 /// first `=`.
 fn parse_environ(bytes: &[u8]) -> Vec<(String, String)> {
@@ -182,10 +257,37 @@ mod tests {
     }
 
     #[test]
-    fn offline_nil_pid_is_not_collected() {
+    fn offline_nil_pid_is_a_root_login_environment() {
         let dir = tempfile::tempdir().unwrap();
+        let etc = dir.path().join("etc");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(
+            etc.join("environment"),
+            "LANG=\"C.UTF-8\"\n# c\nPATH=/env/bin\n",
+        )
+        .unwrap();
         let target = Target::offline(dir.path()).unwrap();
-        assert_eq!(run(&target, None, "PATH").flag, Flag::NotCollected);
+        // No login.defs: the environment file's PATH stands.
+        let c = run(&target, None, "PATH");
+        assert_eq!(c.flag, Flag::Complete);
+        assert_eq!(c.items[0].values("value").collect::<Vec<_>>(), ["/env/bin"]);
+        std::fs::write(
+            etc.join("login.defs"),
+            "ENV_SUPATH\tPATH=/usr/sbin:/usr/bin\n",
+        )
+        .unwrap();
+        std::fs::write(etc.join("passwd"), "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+        let target = Target::offline(dir.path()).unwrap();
+        let c = run(&target, None, "PATH");
+        assert_eq!(
+            c.items[0].values("value").collect::<Vec<_>>(),
+            ["/usr/sbin:/usr/bin"]
+        );
+        assert_eq!(c.items[0].fields[0].status, Status::NotCollected);
+        let c = run(&target, None, "HOME");
+        assert_eq!(c.items[0].values("value").collect::<Vec<_>>(), ["/root"]);
+        assert_eq!(run(&target, None, "LANG").items.len(), 1);
+        assert_eq!(run(&target, None, "NOPE").flag, Flag::DoesNotExist);
     }
 
     #[test]
