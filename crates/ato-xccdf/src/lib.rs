@@ -1,8 +1,10 @@
 //! XCCDF 1.2 evaluation: profile resolution, applicability through CPE, check dispatch to
 //! OVAL, rule results, the default score, and results files.
 
+pub mod arf;
 mod error;
 pub mod eval;
+pub mod oval_results;
 pub mod profile;
 pub mod results;
 
