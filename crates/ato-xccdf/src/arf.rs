@@ -18,8 +18,11 @@ use crate::eval::ScanResult;
 use crate::oval_results::{write_oval_results, Generator, SystemInfo};
 use crate::results::escape;
 
+/// The ARF 1.1 namespace.
 pub const NS_ARF: &str = "http://scap.nist.gov/schema/asset-reporting-format/1.1";
+/// The reporting core 1.1 namespace (relationships).
 pub const NS_CORE: &str = "http://scap.nist.gov/schema/reporting-core/1.1";
+/// The asset identification 1.1 namespace.
 pub const NS_AI: &str = "http://scap.nist.gov/schema/asset-identification/1.1";
 const NS_ARF_VOCAB: &str = "http://scap.nist.gov/specifications/arf/vocabulary/relationships/1.0#";
 
@@ -30,6 +33,7 @@ const XCCDF_REPORT_ID: &str = "xccdf1";
 /// What identifies the scanned asset.
 #[derive(Debug, Clone, Default)]
 pub struct AssetInfo {
+    /// Written when it fits the schema's pattern (letters, digits, `_`, `-`, dots).
     pub hostname: Option<String>,
     pub fqdn: Option<String>,
     pub connections: Vec<Connection>,
@@ -229,4 +233,33 @@ fn rewrite_test_result(test_result: &str, scan: &ScanResult) -> String {
         x.push('\n');
     }
     x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prolog_is_stripped() {
+        let s = "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<a/>\n";
+        assert_eq!(strip_prolog(s), "<a/>");
+        assert_eq!(strip_prolog("<a/>"), "<a/>");
+    }
+
+    #[test]
+    fn connections_fit_the_schema() {
+        let c = Connection {
+            ip: Some("fe80::1".parse().unwrap()),
+            mac: Some("not a mac".into()),
+        };
+        assert_eq!(
+            connection(&c).unwrap().trim(),
+            "<ai:connection><ai:ip-address><ai:ip-v6>fe80:0:0:0:0:0:0:1</ai:ip-v6></ai:ip-address></ai:connection>"
+        );
+        let none = Connection {
+            ip: None,
+            mac: Some("52:54:00:zz:34:56".into()),
+        };
+        assert!(connection(&none).is_none());
+    }
 }

@@ -21,8 +21,11 @@ use ato_target::Target;
 use crate::eval::OvalRun;
 use crate::results::escape;
 
+/// The OVAL results namespace, of the `oval_results` root.
 pub const NS_OVAL_RESULTS: &str = "http://oval.mitre.org/XMLSchema/oval-results-5";
+/// The OVAL system characteristics namespace; items are in its `#family` namespaces.
 pub const NS_OVAL_SC: &str = "http://oval.mitre.org/XMLSchema/oval-system-characteristics-5";
+/// The OVAL common namespace (generator elements).
 pub const NS_OVAL_COMMON: &str = "http://oval.mitre.org/XMLSchema/oval-common-5";
 
 /// The OVAL language version the documents follow.
@@ -31,6 +34,7 @@ const SCHEMA_VERSION: &str = "5.11.2";
 /// The `generator` of a results document.
 #[derive(Debug, Clone)]
 pub struct Generator<'a> {
+    /// A CPE name or a product name.
     pub product_name: &'a str,
     pub product_version: &'a str,
     /// When the results were made, as `xsd:dateTime` (`2024-05-01T12:00:00`).
@@ -51,6 +55,7 @@ impl<'a> Generator<'a> {
 /// `oval-sc:system_info`: the scanned system.
 #[derive(Debug, Clone, Default)]
 pub struct SystemInfo {
+    /// `os-release` `NAME`.
     pub os_name: String,
     pub os_version: String,
     pub architecture: String,
@@ -62,7 +67,9 @@ pub struct SystemInfo {
 #[derive(Debug, Clone, Default)]
 pub struct Interface {
     pub name: String,
+    /// IPv4 or IPv6, an IPv6 address possibly with its `/prefix`.
     pub ip_address: String,
+    /// `aa:bb:cc:dd:ee:ff`.
     pub mac_address: String,
 }
 
@@ -636,5 +643,147 @@ fn applicability(out: &mut String, check: Option<bool>) {
 fn negate(out: &mut String, negate: bool) {
     if negate {
         out.push_str(" negate=\"true\"");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use ato_content::oval::{
+        Check, Definition, DefinitionClass, Family, Kind, Object, OvalDefinitions, Test,
+    };
+    use ato_oval::{Collected, Flag, TestOutcome};
+
+    use super::*;
+
+    fn unix_file() -> Kind {
+        Kind {
+            family: Family::Unix,
+            name: "file".into(),
+            namespace: "http://oval.mitre.org/XMLSchema/oval-definitions-5#unix".into(),
+        }
+    }
+
+    fn object(id: &str) -> (String, Object) {
+        let o = Object {
+            id: id.into(),
+            version: "2".into(),
+            kind: unix_file(),
+            comment: String::new(),
+            body: ObjectBody::Entities {
+                behaviors: Vec::new(),
+                entities: Vec::new(),
+                filters: Vec::new(),
+            },
+        };
+        (id.to_string(), o)
+    }
+
+    /// Two objects holding equal items (not the same `Arc`), one test on the first, and a
+    /// definition negating that test.
+    fn run() -> OvalRun {
+        let item = Item::new("file").string("filepath", "/etc/passwd").field(
+            "uid",
+            ato_content::oval::Datatype::Int,
+            "0",
+        );
+        let collected = |item: Item| {
+            Arc::new(Collected {
+                flag: Flag::Complete,
+                items: vec![Arc::new(item)],
+                messages: Vec::new(),
+            })
+        };
+        let test = Test {
+            id: "oval:x:tst:1".into(),
+            version: "3".into(),
+            kind: unix_file(),
+            comment: String::new(),
+            check: Check::All,
+            check_existence: Existence::NoneExist,
+            state_operator: Operator::And,
+            object_ref: Some("oval:x:obj:1".into()),
+            state_refs: Vec::new(),
+        };
+        let def = Definition {
+            id: "oval:x:def:1".into(),
+            version: "1".into(),
+            class: DefinitionClass::Compliance,
+            title: String::new(),
+            criteria: Some(Criteria {
+                operator: Operator::And,
+                negate: false,
+                applicability_check: None,
+                children: vec![Criterion::Test {
+                    test_ref: "oval:x:tst:1".into(),
+                    negate: true,
+                }],
+            }),
+        };
+        let document = OvalDefinitions {
+            definition_index: HashMap::from([(def.id.clone(), 0)]),
+            definitions: vec![def],
+            tests: HashMap::from([(test.id.clone(), test)]),
+            objects: HashMap::from([object("oval:x:obj:1"), object("oval:x:obj:2")]),
+            ..OvalDefinitions::default()
+        };
+        let first = collected(item.clone());
+        let outcome = TestOutcome {
+            result: OvalResult::False,
+            items: vec![(Arc::clone(&first.items[0]), OvalResult::NotEvaluated)],
+            message: None,
+        };
+        OvalRun {
+            href: "x-oval.xml".into(),
+            document: Arc::new(document),
+            definitions: vec![("oval:x:def:1".into(), OvalResult::True)],
+            tests: vec![("oval:x:tst:1".into(), Arc::new(outcome))],
+            objects: vec![
+                ("oval:x:obj:1".into(), first),
+                ("oval:x:obj:2".into(), collected(item)),
+            ],
+            variables: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn equal_items_of_two_objects_share_one_id() {
+        let xml = oval_results_xml(
+            &run(),
+            &Generator::ato("2024-01-01T00:00:00"),
+            &SystemInfo::default(),
+        );
+        assert_eq!(xml.matches("<unix-sys:file_item id=").count(), 1, "{xml}");
+        assert_eq!(xml.matches("<reference item_ref=\"1\"/>").count(), 2);
+        assert!(xml.contains("<tested_item item_id=\"1\" result=\"not evaluated\"/>"));
+        assert!(xml.contains("<unix-sys:uid datatype=\"int\">0</unix-sys:uid>"));
+        assert!(xml.contains("<object id=\"oval:x:obj:1\" version=\"2\" flag=\"complete\">"));
+    }
+
+    #[test]
+    fn criteria_results_apply_negate() {
+        let xml = oval_results_xml(
+            &run(),
+            &Generator::ato("2024-01-01T00:00:00"),
+            &SystemInfo::default(),
+        );
+        assert!(xml.contains(
+            "<criterion test_ref=\"oval:x:tst:1\" version=\"3\" negate=\"true\" result=\"true\"/>"
+        ));
+        assert!(xml.contains("<criteria operator=\"AND\" result=\"true\">"));
+        assert!(xml.contains(
+            "<test test_id=\"oval:x:tst:1\" version=\"3\" check_existence=\"none_exist\" check=\"all\" result=\"false\">"
+        ));
+    }
+
+    #[test]
+    fn result_file_names_follow_oscap() {
+        assert_eq!(
+            result_file_name("ssg-debian11-oval.xml"),
+            "ssg-debian11-oval.xml.result.xml"
+        );
+        assert_eq!(result_file_name("content/x.xml"), "x.xml.result.xml");
     }
 }
