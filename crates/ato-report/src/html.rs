@@ -322,20 +322,28 @@ fn finding(
         }
     }
     if !refs.other.is_empty() {
+        // Grouped by the document they cite, which is the framework (CIS, ISO 27001, ...).
+        let mut by_href: Vec<(&str, Vec<&str>)> = Vec::new();
+        for o in &refs.other {
+            match by_href.iter_mut().find(|(h, _)| *h == o.href) {
+                Some((_, texts)) => texts.push(&o.text),
+                None => by_href.push((&o.href, vec![&o.text])),
+            }
+        }
         let _ = write!(
             h,
-            "<details class=\"other\"><summary>Other references ({})</summary><ul>",
+            "<details class=\"other\"><summary>Other references ({})</summary><dl>",
             refs.other.len()
         );
-        for o in &refs.other {
+        for (href, texts) in by_href {
             let _ = write!(
                 h,
-                "<li>{} <span class=\"muted\">{}</span></li>",
-                escape(&o.text),
-                escape(&o.href)
+                "<dt>{}</dt><dd>{}</dd>",
+                escape(source_name(href)),
+                escape(&texts.join(", "))
             );
         }
-        h.push_str("</ul></details>\n");
+        h.push_str("</dl></details>\n");
     }
     if !r.messages.is_empty() {
         h.push_str("<h4>Messages</h4>\n<ul class=\"messages\">");
@@ -505,6 +513,18 @@ fn field_cell(item: &ItemEntry, name: &str) -> String {
     parts.join("<br>")
 }
 
+/// A short name for a reference's document: its address without scheme and `www.`.
+fn source_name(href: &str) -> &str {
+    let s = href.trim();
+    let s = s.split_once("://").map_or(s, |(_, rest)| rest);
+    let s = s.strip_prefix("www.").unwrap_or(s);
+    if s.is_empty() {
+        "(no source)"
+    } else {
+        s
+    }
+}
+
 fn code_list(list: &[String]) -> String {
     list.iter()
         .map(|x| format!("<code>{}</code>", escape(x)))
@@ -581,7 +601,7 @@ header{background:var(--navy);color:#fff;padding:22px 32px 20px}
 header .brand{text-transform:uppercase;letter-spacing:.12em;font-size:11px;opacity:.75}
 header h1{margin:4px 0 14px;font-size:24px;font-weight:600}
 header .meta{display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start}
-header dl{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px;margin:0;flex:1;min-width:420px}
+header dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:3px 14px;margin:0;flex:1;min-width:420px}
 header dt{opacity:.7}header dd{margin:0}
 header code{color:#dbe6f5}
 header .muted{color:#b7c4d6}
@@ -590,7 +610,7 @@ header .muted{color:#b7c4d6}
 .bar{height:8px;background:rgba(255,255,255,.2);border-radius:4px;overflow:hidden;margin:6px 0}
 .bar div{height:100%;background:#6fcf8f}
 main{max-width:1280px;margin:0 auto;padding:8px 32px 32px}
-section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:18px 22px;margin:18px 0}
+section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:18px 22px;margin:18px 0;overflow-wrap:anywhere;min-width:0}
 h2{font-size:18px;margin:0 0 12px}h3{font-size:16px;margin:0 0 8px}h4{font-size:13px;margin:14px 0 4px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
 .muted{color:var(--muted);font-weight:normal}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin-bottom:10px}
@@ -622,12 +642,14 @@ a{color:#1d4f91}
 .o-true{background:var(--pass-bg);color:var(--pass)}.o-unknown{background:var(--warn-bg);color:var(--warn)}
 .finding{border-top:1px solid var(--line);padding:16px 0 10px}
 .finding:first-of-type{border-top:none}
-.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:6px 0}
+.facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 14px;margin:6px 0}
 .facts dt{color:var(--muted)}.facts dd{margin:0}.facts code{margin-right:6px}
 .prose{max-width:980px}.prose p{margin:4px 0 8px}
 .prose pre{background:var(--bg);border:1px solid var(--line);border-radius:5px;padding:8px 10px;overflow-x:auto;white-space:pre-wrap}
 .prose code{background:var(--bg);border-radius:3px;padding:0 3px}
-.other summary{cursor:pointer;color:var(--muted);margin-top:10px}.other ul{columns:2;font-size:12.5px}
+.other summary{cursor:pointer;color:var(--muted);margin-top:10px}
+.other dl{display:grid;grid-template-columns:minmax(160px,max-content) minmax(0,1fr);gap:2px 14px;font-size:12px;margin:4px 0}
+.other dt{color:var(--muted);overflow-wrap:anywhere}.other dd{margin:0}
 .messages li{margin:2px 0}
 .test{border:1px solid var(--line);border-left:4px solid var(--fail);border-radius:6px;padding:10px 12px;margin:8px 0;background:#fcfcfd}
 .test-head{font-weight:600;margin-bottom:2px}

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use ato_content::oval::{Criteria, Criterion, DefinitionClass, Entity, OvalDefinitions};
+use ato_content::oval::{Criteria, Criterion, DefinitionClass, Entity, Operator, OvalDefinitions};
 use ato_content::xccdf::{Reference, Rule};
 use ato_oval::OvalResult;
 use ato_xccdf::eval::{OvalRun, OVAL_SYSTEM};
@@ -372,8 +372,8 @@ pub fn group_references(refs: &[Reference]) -> References {
 }
 
 /// The tests under definition `def_id` whose result, after every negation between them and
-/// the rule, is not true: the ones that made the rule fail or stay undecided. In criteria
-/// order, each test once.
+/// the rule, is not true: the ones that made the rule fail or stay undecided (and every test
+/// under a `one` or `xor`). In criteria order, each test once.
 pub fn failing_tests(run: &OvalRun, def_id: &str) -> Vec<FailingTest> {
     let defs = &run.document;
     let Some(def) = defs.definition(def_id) else {
@@ -392,7 +392,7 @@ pub fn failing_tests(run: &OvalRun, def_id: &str) -> Vec<FailingTest> {
         out: Vec::new(),
     };
     if let Some(c) = &def.criteria {
-        walk.criteria(c, reversed ^ c.negate);
+        walk.criteria(c, reversed ^ c.negate, false);
     }
     walk.out
 }
@@ -406,21 +406,26 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn criteria(&mut self, c: &Criteria, flipped: bool) {
+    /// Walks `c`; `flipped` is the parity of the negations above it. Under `one` and `xor`
+    /// no single result is to blame (two true children fail an `xor`), so there `every`
+    /// takes each test whatever its result.
+    fn criteria(&mut self, c: &Criteria, flipped: bool, every: bool) {
+        let every = every || matches!(c.operator, Operator::One | Operator::Xor);
         for child in &c.children {
             match child {
-                Criterion::Criteria(inner) => self.criteria(inner, flipped ^ inner.negate),
+                Criterion::Criteria(inner) => self.criteria(inner, flipped ^ inner.negate, every),
                 Criterion::Test { test_ref, negate } => {
                     let Some(outcome) = self.run.test(test_ref) else {
                         continue;
                     };
                     let flipped = flipped ^ negate;
                     let effective = outcome.result.negate(flipped);
-                    if matches!(
-                        effective,
-                        OvalResult::False | OvalResult::Error | OvalResult::Unknown
-                    ) && self.seen_tests.insert(test_ref.clone())
-                    {
+                    let blamed = every
+                        || matches!(
+                            effective,
+                            OvalResult::False | OvalResult::Error | OvalResult::Unknown
+                        );
+                    if blamed && self.seen_tests.insert(test_ref.clone()) {
                         let t = self.test(test_ref, outcome, flipped);
                         self.out.push(t);
                     }
@@ -437,7 +442,7 @@ impl Walk<'_> {
                         .definition(definition_ref)
                         .and_then(|d| d.criteria.as_ref())
                     {
-                        self.criteria(c, flipped ^ negate ^ c.negate);
+                        self.criteria(c, flipped ^ negate ^ c.negate, every);
                     }
                 }
             }
