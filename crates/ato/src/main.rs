@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use ato_content::{Content, LoadOptions};
 use ato_target::Target;
 use ato_xccdf::results::{self, ScanTimes, TargetFacts};
+use ato_xccdf::{arf, oval_results};
 use ato_xccdf::{ScanRequest, XccdfResult};
 use clap::{Args, Parser, Subcommand};
 
@@ -56,6 +57,23 @@ struct ScanArgs {
     /// Write XCCDF 1.2 results (the benchmark with a TestResult) to FILE.
     #[arg(long, value_name = "FILE")]
     results: Option<PathBuf>,
+    /// Write an ARF 1.1 report collection (data stream, XCCDF results, OVAL results and
+    /// system characteristics) to FILE.
+    #[arg(long, value_name = "FILE")]
+    results_arf: Option<PathBuf>,
+    /// Write OVAL 5.11 results of each OVAL document, as NAME.result.xml in the current
+    /// directory.
+    #[arg(long)]
+    oval_results: bool,
+    /// Write a self-contained HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Write the results as JSON (see docs/json-results.md) to FILE.
+    #[arg(long, value_name = "FILE")]
+    results_json: Option<PathBuf>,
+    /// What to print on stdout: a summary table (`text`) or the JSON results (`json`).
+    #[arg(long, value_enum, default_value = "text")]
+    format: OutputFormat,
     /// Evaluate only this rule (repeatable; full id or short name).
     #[arg(long = "rule", value_name = "ID")]
     rules: Vec<String>,
@@ -83,6 +101,12 @@ struct ScanArgs {
     /// SCAP content: a source data stream or an XCCDF benchmark. Default: the installed SSG
     /// data stream for the scanned system, or the built-in baseline.
     datastream: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args)]
@@ -215,24 +239,55 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     let end = now();
     let score = results::default_score(bench, &outcome);
 
-    if let Some(path) = &args.results {
-        let facts = target_facts(&target, args.root.as_deref());
-        let tr = results::test_result_xml(
-            &content,
-            &policy,
-            &outcome,
-            &facts,
-            &ScanTimes { start, end },
-            score,
-        );
-        let doc = results::results_document(&content, &tr);
+    let facts = target_facts(&target, args.root.as_deref());
+    let times = ScanTimes { start, end };
+    let needs_test_result = args.results.is_some() || args.results_arf.is_some();
+    let test_result = needs_test_result
+        .then(|| results::test_result_xml(&content, &policy, &outcome, &facts, &times, score));
+    if let (Some(path), Some(tr)) = (&args.results, &test_result) {
+        let doc = results::results_document(&content, tr);
         results::write_atomically(path, doc.as_bytes())?;
     }
-    if !args.quiet {
-        print!(
+    if args.results_arf.is_some() || args.oval_results {
+        let system = oval_results::SystemInfo::from_target(&target);
+        let stamp = now();
+        let generator = oval_results::Generator::ato(&stamp);
+        if let (Some(path), Some(tr)) = (&args.results_arf, &test_result) {
+            let asset = arf::AssetInfo::from_system(&system);
+            let doc = arf::arf_document(&content, tr, &outcome, &asset, &system, &generator);
+            results::write_atomically(path, doc.as_bytes())?;
+        }
+        if args.oval_results {
+            for run in outcome.oval.iter().chain(&outcome.cpe_oval) {
+                let name = PathBuf::from(oval_results::result_file_name(&run.href));
+                let doc = oval_results::oval_results_xml(run, &generator, &system);
+                results::write_atomically(&name, doc.as_bytes())?;
+            }
+        }
+    }
+    let report_input = ato_report::ReportInput {
+        content: &content,
+        policy: &policy,
+        scan: &outcome,
+        facts: &facts,
+        times: &times,
+        score,
+    };
+    if let Some(path) = &args.report {
+        let html = ato_report::html_report(&report_input);
+        results::write_atomically(path, html.as_bytes())?;
+    }
+    if let Some(path) = &args.results_json {
+        let json = ato_report::json_results_string(&report_input);
+        results::write_atomically(path, json.as_bytes())?;
+    }
+    match args.format {
+        OutputFormat::Json => println!("{}", ato_report::json_results_string(&report_input)),
+        OutputFormat::Text if !args.quiet => print!(
             "{}",
             summary::render(bench, policy.profile_id.as_deref(), &outcome, score)
-        );
+        ),
+        OutputFormat::Text => {}
     }
     let failing = outcome.rules.iter().any(|r| {
         matches!(
