@@ -357,9 +357,22 @@ fn target_facts(target: &Target, root: Option<&Path>) -> TargetFacts {
     TargetFacts {
         host_name,
         root: root.map(|r| r.display().to_string()),
-        user: std::env::var("USER").unwrap_or_else(|_| uid.as_raw().to_string()),
+        user: user_name(uid.as_raw()),
         privileged: uid.is_root(),
     }
+}
+
+/// The scanning user's name from this host's passwd file (the scanner's identity, not the
+/// target's), or the uid when it has none.
+fn user_name(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+        })
+        .unwrap_or_else(|| uid.to_string())
 }
 
 fn baseline(args: BaselineArgs) -> Result<()> {

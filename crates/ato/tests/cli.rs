@@ -446,3 +446,59 @@ fn rules_can_be_chosen_and_skipped() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no rule `nope`"), "{}", stderr(&out));
 }
+
+#[test]
+fn one_scan_writes_every_kind_of_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = write(dir.path(), "ds.xml", &root_login_ds());
+    let root = tree_with_sshd_config(dir.path(), "PermitRootLogin yes\n");
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out = run(ato()
+        .current_dir(&out_dir)
+        .args([
+            "scan",
+            "--profile",
+            "test",
+            "--format",
+            "json",
+            "--oval-results",
+        ])
+        .args([
+            "--results",
+            "r.xml",
+            "--results-arf",
+            "arf.xml",
+            "--report",
+            "r.html",
+        ])
+        .args(["--results-json", "r.json", "--root"])
+        .arg(&root)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let printed: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("stdout is JSON");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("r.json")).unwrap()).unwrap();
+    assert_eq!(printed["counts"], written["counts"]);
+    assert_eq!(written["counts"]["fail"], 1);
+    for f in ["r.xml", "arf.xml", "r.html", "test-oval.xml.result.xml"] {
+        assert!(
+            out_dir.join(f).metadata().is_ok_and(|m| m.len() > 0),
+            "{f} written"
+        );
+    }
+    let html = std::fs::read_to_string(out_dir.join("r.html")).unwrap();
+    assert!(html.contains("root_login") && !html.contains("<script src"));
+    if std::process::Command::new("oscap")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let v = std::process::Command::new("oscap")
+            .args(["ds", "rds-validate"])
+            .arg(out_dir.join("arf.xml"))
+            .output()
+            .unwrap();
+        assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    }
+}
