@@ -28,6 +28,8 @@ pub struct Benchmark {
     pub cpe_platforms: HashMap<String, crate::cpe::Platform>,
     /// Scoring models (`model/@system`); the default model is implied when empty.
     pub models: Vec<String>,
+    /// `plain-text` snippets by id, for `sub` references to them.
+    pub plain_texts: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -188,6 +190,9 @@ pub struct Fix {
     pub parts: Vec<FixPart>,
 }
 
+/// A piece of a fix body: literal text, or a `sub` that a generator replaces with the value of
+/// the Value (or the text of the `plain-text`) it names. In a fix, `use="legacy"` and the
+/// default `use="value"` both mean the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FixPart {
     Text(String),
@@ -365,6 +370,11 @@ pub fn parse_benchmark(
             "status" => b.status = xml::text(c),
             "platform" => b.platforms.extend(c.attribute("idref").map(str::to_string)),
             "model" => b.models.extend(c.attribute("system").map(str::to_string)),
+            "plain-text" => {
+                if let Some(id) = c.attribute("id") {
+                    b.plain_texts.insert(id.to_string(), xml::text(c));
+                }
+            }
             "Profile" => b.profiles.push(parse_profile(&ctx, c)?),
             "Group" | "Rule" | "Value" => b.items.push(parse_item(&ctx, c)?),
             _ => {}
@@ -614,23 +624,7 @@ fn parse_complex_check(ctx: &Ctx, node: Node<'_, '_>) -> Result<ComplexCheck, Co
 fn parse_fix(node: Node<'_, '_>) -> Fix {
     let attr = |n: &str| node.attribute(n).unwrap_or("").to_string();
     let mut parts: Vec<FixPart> = Vec::new();
-    for c in node.children() {
-        if c.is_text() {
-            let t = c.text().unwrap_or_default();
-            match parts.last_mut() {
-                Some(FixPart::Text(prev)) => prev.push_str(t),
-                _ => parts.push(FixPart::Text(t.to_string())),
-            }
-        } else if c.is_element() && c.tag_name().name() == "sub" {
-            parts.push(FixPart::Sub {
-                idref: c.attribute("idref").unwrap_or("").to_string(),
-                use_legacy: c.attribute("use") == Some("legacy"),
-            });
-        } else if c.is_element() {
-            // Other markup inside a fix (instance, rare) is kept as its text.
-            parts.push(FixPart::Text(xml::text(c)));
-        }
-    }
+    fix_parts(node, &mut parts);
     Fix {
         id: attr("id"),
         system: attr("system"),
@@ -643,6 +637,27 @@ fn parse_fix(node: Node<'_, '_>) -> Fix {
             .unwrap_or(false),
         strategy: attr("strategy"),
         parts,
+    }
+}
+
+/// The text and `sub` references below `node`, in document order. CDATA sections are text;
+/// markup other than `sub` (an `instance`, XHTML) gives its text and the references inside it.
+fn fix_parts(node: Node<'_, '_>, parts: &mut Vec<FixPart>) {
+    for c in node.children() {
+        if c.is_text() {
+            let t = c.text().unwrap_or_default();
+            match parts.last_mut() {
+                Some(FixPart::Text(prev)) => prev.push_str(t),
+                _ => parts.push(FixPart::Text(t.to_string())),
+            }
+        } else if c.has_tag_name((NS_XCCDF, "sub")) {
+            parts.push(FixPart::Sub {
+                idref: c.attribute("idref").unwrap_or("").to_string(),
+                use_legacy: c.attribute("use") == Some("legacy"),
+            });
+        } else if c.is_element() {
+            fix_parts(c, parts);
+        }
     }
 }
 
@@ -674,4 +689,61 @@ fn parse_value(ctx: &Ctx, node: Node<'_, '_>) -> Result<Value, ContentError> {
         }
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule_fixes(rule_xml: &str) -> Vec<Fix> {
+        let text = format!(
+            r#"<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" xmlns:h="http://www.w3.org/1999/xhtml" id="xccdf_t_benchmark_b">
+  <plain-text id="xccdf_t_plain-text_p">text</plain-text>
+  {rule_xml}
+</Benchmark>"#
+        );
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let b = parse_benchmark(doc.root_element(), &text, Path::new("t")).unwrap();
+        assert_eq!(b.plain_texts["xccdf_t_plain-text_p"], "text");
+        b.rules()[0].fixes.clone()
+    }
+
+    fn sub(idref: &str, use_legacy: bool) -> FixPart {
+        FixPart::Sub {
+            idref: idref.to_string(),
+            use_legacy,
+        }
+    }
+
+    #[test]
+    fn fix_text_keeps_cdata_entities_and_subs_in_order() {
+        let fixes = rule_fixes(
+            r#"<Rule id="xccdf_t_rule_r"><fix system="urn:xccdf:fix:script:sh">a=&apos;<sub idref="v" use="legacy"/>&apos; &amp;&amp; <![CDATA[if [ 1 < 2 ]; then echo "<x>"; fi]]>
+b=<sub idref="w"/></fix></Rule>"#,
+        );
+        assert_eq!(
+            fixes[0].parts,
+            [
+                FixPart::Text("a='".into()),
+                sub("v", true),
+                FixPart::Text("' && if [ 1 < 2 ]; then echo \"<x>\"; fi\nb=".into()),
+                sub("w", false),
+            ]
+        );
+    }
+
+    #[test]
+    fn subs_inside_other_markup_are_kept() {
+        let fixes = rule_fixes(
+            r#"<Rule id="xccdf_t_rule_r"><fix system="urn:xccdf:fix:script:sh">x <h:code>y <sub idref="v"/></h:code> z</fix></Rule>"#,
+        );
+        assert_eq!(
+            fixes[0].parts,
+            [
+                FixPart::Text("x y ".into()),
+                sub("v", false),
+                FixPart::Text(" z".into()),
+            ]
+        );
+    }
 }
