@@ -502,3 +502,54 @@ fn one_scan_writes_every_kind_of_result() {
         assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     }
 }
+
+/// Removes the times from a results document, which differ between runs.
+fn without_times(text: &str) -> String {
+    let re = regex::Regex::new(r#"(start-time|end-time|time|timestamp)="[^"]*"|<(oval:)?timestamp>[^<]*</(oval:)?timestamp>|"(start|end)_time": "[^"]*""#).unwrap();
+    re.replace_all(text, "").into_owned()
+}
+
+#[test]
+fn output_is_the_same_whatever_the_number_of_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = tree_with_sshd_config(
+        dir.path(),
+        "PermitRootLogin yes\nPasswordAuthentication no\n",
+    );
+    write(
+        &root,
+        "etc/login.defs",
+        "PASS_MAX_DAYS 99999\nPASS_MIN_DAYS 1\n",
+    );
+    write(&root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+    write(&root, "usr/sbin/sshd", "");
+    let mut outputs = Vec::new();
+    for threads in ["1", "4"] {
+        let out_dir = dir.path().join(format!("t{threads}"));
+        std::fs::create_dir_all(&out_dir).unwrap();
+        let out = run(ato()
+            .env("RAYON_NUM_THREADS", threads)
+            .current_dir(&out_dir)
+            .args([
+                "scan",
+                "--quiet",
+                "--results",
+                "r.xml",
+                "--results-arf",
+                "a.xml",
+            ])
+            .args(["--results-json", "r.json", "--root"])
+            .arg(&root));
+        assert!(
+            matches!(out.status.code(), Some(0) | Some(2)),
+            "{}",
+            stderr(&out)
+        );
+        let read = |f: &str| without_times(&std::fs::read_to_string(out_dir.join(f)).unwrap());
+        outputs.push((read("r.xml"), read("a.xml"), read("r.json")));
+    }
+    assert!(
+        outputs[0] == outputs[1],
+        "results differ between 1 and 4 threads"
+    );
+}
