@@ -42,6 +42,8 @@ pub enum CheckComponent {
     Ocil,
     /// A component of another kind, named by its root element.
     Other(String),
+    /// A component outside the data stream, by URL: ato fetches nothing, so it is not used.
+    Remote(String),
 }
 
 /// Loaded content: the benchmark and the check components its rules and platforms use.
@@ -230,18 +232,19 @@ fn load_collection(
 
     // Every component-ref of the stream, by its id.
     let mut refs: HashMap<String, ComponentRef> = HashMap::new();
+    let mut remote: HashMap<String, String> = HashMap::new();
     let mut checklist_ids = Vec::new();
     let mut dictionary_ids = Vec::new();
     for section in elements(*stream) {
         for cref in xml::children_named(section, NS_DS, "component-ref") {
             let id = cref.attribute("id").unwrap_or("").to_string();
             let target = cref.attribute((NS_XLINK, "href")).unwrap_or("");
-            let component_id = target.strip_prefix('#').ok_or_else(|| {
-                invalid(
-                    path,
-                    format!("component-ref `{id}` points outside the file: `{target}`"),
-                )
-            })?;
+            let Some(component_id) = target.strip_prefix('#') else {
+                // A component outside the file (SSG's RHEL content names the vendor's
+                // patch OVAL by URL). ato fetches nothing: checks that use it are not run.
+                remote.insert(id.clone(), target.to_string());
+                continue;
+            };
             if !components.contains_key(component_id) {
                 return Err(invalid(
                     path,
@@ -334,6 +337,9 @@ fn load_collection(
         }) else {
             return Ok(None);
         };
+        if let Some(url) = uri.strip_prefix('#').and_then(|id| remote.get(id)) {
+            return Ok(Some(CheckComponent::Remote(url.clone())));
+        }
         let Some(cref) = uri.strip_prefix('#').and_then(|id| refs.get(id)) else {
             return Err(invalid(
                 path,

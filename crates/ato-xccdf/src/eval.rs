@@ -449,6 +449,22 @@ fn checks_result(
         if check.system != OVAL_SYSTEM {
             continue;
         }
+        let remote: Vec<&str> = check
+            .content_refs
+            .iter()
+            .filter_map(|(h, _)| match req.content.checks.get(h) {
+                Some(CheckComponent::Remote(url)) => Some(url.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !remote.is_empty() {
+            messages.push(format!(
+                "the check's content is not in the data stream but at {}; ato makes no network \
+                 connection, so it was not run",
+                remote.join(", ")
+            ));
+            continue;
+        }
         match oval_check(check, req, evaluators) {
             Some(outcome) => return outcome,
             None => messages.push(format!(

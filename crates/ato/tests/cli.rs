@@ -553,3 +553,36 @@ fn output_is_the_same_whatever_the_number_of_threads() {
         "results differ between 1 and 4 threads"
     );
 }
+
+#[test]
+fn a_remote_component_is_not_fetched_and_its_rule_not_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = root_login_ds()
+        .replace(
+            r##"<cat:uri name="test-oval.xml" uri="#scap_org.test_cref_oval"/>"##,
+            r##"<cat:uri name="test-oval.xml" uri="#scap_org.test_cref_remote"/>"##,
+        )
+        .replace(
+            "<ds:checks>",
+            r#"<ds:checks><ds:component-ref id="scap_org.test_cref_remote" xlink:href="https://example.invalid/oval.xml.bz2"/>"#,
+        );
+    let ds = write(dir.path(), "ds.xml", &ds);
+    let root = tree_with_sshd_config(dir.path(), "PermitRootLogin no\n");
+    let results = dir.path().join("r.xml");
+    let out = run(ato()
+        .args(["scan", "--profile", "test", "--root"])
+        .arg(&root)
+        .arg("--results")
+        .arg(&results)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        results_by_rule(&results),
+        [("root_login".to_string(), "notchecked".to_string())]
+    );
+    let msgs = messages_of(&results, "root_login").join("\n");
+    assert!(
+        msgs.contains("https://example.invalid/oval.xml.bz2") && msgs.contains("no network"),
+        "{msgs}"
+    );
+}
