@@ -17,6 +17,8 @@ pub enum XccdfError {
     ProfileLoop { profile: String },
     #[error("no rule `{rule}` in the benchmark")]
     UnknownRule { rule: String },
+    #[error("cannot use the XCCDF results in `{path}`: {message}")]
+    Results { path: PathBuf, message: String },
     #[error("cannot write `{path}`")]
     Write {
         path: PathBuf,

@@ -1,6 +1,7 @@
 //! `ato`: SCAP scanning and ATO artifacts from one offline binary.
 
 mod content_choice;
+mod fix_cmd;
 mod summary;
 
 use std::collections::HashSet;
@@ -42,6 +43,9 @@ enum Command {
     Baseline(BaselineArgs),
     /// Show the data streams, profiles and rule counts of SCAP content.
     Info(InfoArgs),
+    /// Write a remediation script (bash) or playbook (Ansible) from the content's fixes, for a
+    /// profile or for the rules that failed in a scan.
+    Fix(fix_cmd::FixArgs),
 }
 
 #[derive(Args)]
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan(args),
         Command::Baseline(args) => baseline(args).map(|()| ExitCode::SUCCESS),
         Command::Info(args) => info(args).map(|()| ExitCode::SUCCESS),
+        Command::Fix(args) => fix_cmd::run(args),
     };
     match outcome {
         Ok(code) => code,
