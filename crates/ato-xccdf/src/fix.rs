@@ -757,3 +757,270 @@ fn one_line(s: &str) -> String {
     out.truncate(out.trim_end().len());
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BENCH: &str = r#"<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" id="xccdf_t_benchmark_b">
+  <title>Bench</title>
+  <version>2.0</version>
+  <plain-text id="xccdf_t_plain-text_motd">hello</plain-text>
+  <Profile id="xccdf_t_profile_p">
+    <title>P</title>
+    <select idref="xccdf_t_rule_a" selected="true"/>
+    <select idref="xccdf_t_rule_b" selected="true"/>
+    <select idref="xccdf_t_rule_c" selected="true"/>
+    <refine-value idref="xccdf_t_value_len" selector="strict"/>
+  </Profile>
+  <Value id="xccdf_t_value_len" type="number"><value>8</value><value selector="strict">15</value></Value>
+  <Value id="xccdf_t_value_tmout" type="number"><value>600</value><value selector="short">300</value></Value>
+  <Rule id="xccdf_t_rule_a" selected="false">
+    <title>Rule A</title>
+    <fix system="urn:xccdf:fix:script:sh">len=<sub idref="xccdf_t_value_len" use="legacy"/>
+tmout=<sub idref="xccdf_t_value_tmout" use="legacy"/>
+motd='<sub idref="xccdf_t_plain-text_motd"/>'</fix>
+    <fix system="urn:xccdf:fix:script:ansible">- name: XCCDF Value xccdf_len # promote to variable
+  set_fact:
+    xccdf_len: !!str <sub idref="xccdf_t_value_len" use="legacy"/>
+  tags:
+    - always
+
+- name: Set the length
+  lineinfile:
+    path: /etc/len
+    line: "len={{ xccdf_len }}"
+</fix>
+  </Rule>
+  <Rule id="xccdf_t_rule_b" selected="false">
+    <title>Rule B
+with a line break</title>
+    <fix system="urn:example:fix:magic">abracadabra</fix>
+    <fix system="urn:xccdf:fix:script:puppet">include b</fix>
+  </Rule>
+  <Rule id="xccdf_t_rule_c" selected="false">
+    <title>Rule C</title>
+    <fix system="urn:xccdf:fix:script:sh">echo c</fix>
+    <fix system="urn:example:fix:magic">abracadabra</fix>
+  </Rule>
+  <Rule id="xccdf_t_rule_d" selected="false">
+    <title>Rule D</title>
+    <fix system="urn:xccdf:fix:script:sh">echo d</fix>
+  </Rule>
+</Benchmark>"#;
+
+    fn bench() -> Benchmark {
+        let doc = roxmltree::Document::parse(BENCH).unwrap();
+        ato_content::xccdf::parse_benchmark(doc.root_element(), BENCH, Path::new("t")).unwrap()
+    }
+
+    const HEADER: Header<'static> = Header {
+        generated: "2026-01-01",
+        generator: "ato test",
+    };
+
+    fn request<'a>(
+        b: &'a Benchmark,
+        policy: &'a Policy,
+        fix_type: FixType,
+        only: &'a HashSet<String>,
+    ) -> FixRequest<'a> {
+        FixRequest {
+            benchmark: b,
+            policy,
+            profile: b.profile("xccdf_t_profile_p"),
+            fix_type,
+            only_rules: only,
+            failures: None,
+        }
+    }
+
+    #[test]
+    fn values_the_profile_does_not_set_take_their_default() {
+        let b = bench();
+        let policy = crate::resolve(&b, b.profile("xccdf_t_profile_p")).unwrap();
+        let only = HashSet::new();
+        let req = request(&b, &policy, FixType::Bash, &only);
+        let plan = plan(&req);
+        let a = &plan.rules[0];
+        assert_eq!(a.rule.base.id, "xccdf_t_rule_a");
+        // len is refined to `strict`; tmout is not, so its default applies; motd is plain-text.
+        assert_eq!(
+            a.body.as_deref(),
+            Some("len=15\ntmout=600\nmotd='hello'"),
+            "{:?}",
+            plan.warnings
+        );
+        assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    }
+
+    #[test]
+    fn an_unknown_fix_system_is_listed_not_dropped() {
+        let b = bench();
+        let policy = crate::resolve(&b, b.profile("xccdf_t_profile_p")).unwrap();
+        let only = HashSet::new();
+        let req = request(&b, &policy, FixType::Bash, &only);
+        let plan = plan(&req);
+        let ids: Vec<&str> = plan.rules.iter().map(|r| r.rule.base.id.as_str()).collect();
+        assert_eq!(ids, ["xccdf_t_rule_a", "xccdf_t_rule_b", "xccdf_t_rule_c"]);
+        // Puppet is known and skipped; the magic system is not known.
+        assert_eq!(plan.rules[1].unknown_systems, ["urn:example:fix:magic"]);
+        assert!(plan.rules[1].fix.is_none());
+        assert_eq!(plan.rules[2].unknown_systems, ["urn:example:fix:magic"]);
+
+        let script = bash_script(&req, &plan, &HEADER);
+        assert!(
+            script.contains(
+                "#   xccdf_t_rule_b  Rule B with a line break  (it has a fix for \
+                 urn:example:fix:magic, which ato does not know)"
+            ),
+            "{script}"
+        );
+        assert!(script.contains(
+            "# The rule also has a fix for urn:example:fix:magic, which ato does not know."
+        ));
+        let list = listing(&plan);
+        assert!(list.starts_with("3 rules, 2 with a bash fix\n"), "{list}");
+        assert!(list.contains(
+            "no   xccdf_t_rule_b  Rule B with a line break  (fix for urn:example:fix:magic"
+        ));
+    }
+
+    #[test]
+    fn the_bash_script_isolates_rules_and_reports_failures() {
+        let b = bench();
+        let policy = crate::resolve(&b, b.profile("xccdf_t_profile_p")).unwrap();
+        let only = HashSet::new();
+        let req = request(&b, &policy, FixType::Bash, &only);
+        let script = bash_script(&req, &plan(&req), &HEADER);
+        assert!(script.starts_with("#!/usr/bin/env bash\n"));
+        for line in [
+            "# Benchmark:  xccdf_t_benchmark_b",
+            "# Version:    2.0",
+            "# Profile:    xccdf_t_profile_p",
+            "# Generated:  2026-01-01 by ato test",
+            "# Rules:      2 fixed here, 1 without a bash fix (listed at the end)",
+            "ato_total=2",
+            "# [2/2] xccdf_t_rule_c",
+            "ato_begin 2 'xccdf_t_rule_c'\n(\necho c\n)\nato_end $? 'xccdf_t_rule_c'\n",
+        ] {
+            assert!(script.contains(line), "no {line:?} in\n{script}");
+        }
+        // The title's line break stays inside the comment.
+        assert!(!script.contains("\nwith a line break"), "{script}");
+    }
+
+    #[test]
+    fn ansible_promotes_values_to_play_vars() {
+        let b = bench();
+        let policy = crate::resolve(&b, b.profile("xccdf_t_profile_p")).unwrap();
+        let only = HashSet::new();
+        let req = request(&b, &policy, FixType::Ansible, &only);
+        let plan = plan(&req);
+        assert_eq!(
+            plan.rules[0].variables,
+            [("xccdf_len".to_string(), "\"15\"".to_string())]
+        );
+        let book = ansible_playbook(&req, &plan, &HEADER);
+        assert!(book.starts_with("---\n"), "{book}");
+        assert!(book.contains("- name: \"Remediation: P\"\n  hosts: all\n  vars:\n    xccdf_len: \"15\"\n  tasks:\n"), "{book}");
+        assert!(
+            book.contains("\n    - name: Set the length\n      lineinfile:\n"),
+            "{book}"
+        );
+        assert!(!book.contains("promote to variable"), "{book}");
+        assert!(
+            book.contains("#   xccdf_t_rule_b  Rule B with a line break"),
+            "{book}"
+        );
+    }
+
+    #[test]
+    fn named_rules_and_failed_rules_narrow_the_scope() {
+        let b = bench();
+        let policy = crate::resolve(&b, b.profile("xccdf_t_profile_p")).unwrap();
+        // A named rule is fixed even when the profile does not select it.
+        let only = HashSet::from(["xccdf_t_rule_d".to_string()]);
+        let req = request(&b, &policy, FixType::Bash, &only);
+        let ids: Vec<String> = plan(&req)
+            .rules
+            .iter()
+            .map(|r| r.rule.base.id.clone())
+            .collect();
+        assert_eq!(ids, ["xccdf_t_rule_d"]);
+
+        let results = r#"<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" id="b">
+  <TestResult id="xccdf_t_testresult_1">
+    <profile idref="xccdf_t_profile_p"/>
+    <rule-result idref="xccdf_t_rule_a"><result>pass</result></rule-result>
+    <rule-result idref="xccdf_t_rule_c"><result>fail</result></rule-result>
+    <rule-result idref="xccdf_t_rule_b"><result> fail </result></rule-result>
+  </TestResult>
+</Benchmark>"#;
+        let failures = scan_failures(results, Path::new("r.xml")).unwrap();
+        assert_eq!(failures.profile.as_deref(), Some("xccdf_t_profile_p"));
+        assert_eq!(failures.test_result_id, "xccdf_t_testresult_1");
+        let none = HashSet::new();
+        let req = FixRequest {
+            failures: Some(&failures),
+            ..request(&b, &policy, FixType::Bash, &none)
+        };
+        let ids: Vec<String> = plan(&req)
+            .rules
+            .iter()
+            .map(|r| r.rule.base.id.clone())
+            .collect();
+        assert_eq!(ids, ["xccdf_t_rule_b", "xccdf_t_rule_c"], "benchmark order");
+    }
+
+    #[test]
+    fn results_without_a_test_result_are_an_error_naming_the_file() {
+        let e = scan_failures("<a/>", Path::new("r.xml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`r.xml`") && e.contains("TestResult"), "{e}");
+        let e = scan_failures("<a", Path::new("r.xml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not well-formed"), "{e}");
+    }
+
+    #[test]
+    fn a_sub_naming_nothing_is_replaced_by_nothing_with_a_warning() {
+        let xml = r#"<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" id="xccdf_t_benchmark_b">
+  <Rule id="xccdf_t_rule_x"><fix system="urn:xccdf:fix:script:sh">v=<sub idref="nope"/>.</fix></Rule>
+</Benchmark>"#;
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let b =
+            ato_content::xccdf::parse_benchmark(doc.root_element(), xml, Path::new("t")).unwrap();
+        let policy = crate::resolve(&b, None).unwrap();
+        let only = HashSet::from(["xccdf_t_rule_x".to_string()]);
+        let req = request(&b, &policy, FixType::Bash, &only);
+        let plan = plan(&req);
+        assert_eq!(plan.rules[0].body.as_deref(), Some("v=."));
+        assert!(plan.warnings[0].contains("`nope`"), "{:?}", plan.warnings);
+    }
+
+    #[test]
+    fn quoting_keeps_content_text_inert() {
+        assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+        assert_eq!(one_line(" a\n\nb\r\tc "), "a b c");
+        assert_eq!(yaml_quote("a\"b\\c\nd"), r#""a\"b\\c\nd""#);
+        assert_eq!(
+            unmark(
+                "x\u{E000}1\u{E001}y\u{E000}9\u{E001}",
+                &["a".into(), "b".into()]
+            ),
+            "xby\u{E000}9\u{E001}"
+        );
+    }
+
+    #[test]
+    fn tasks_split_at_top_level_items() {
+        let t = "# c\n- name: a\n  x: 1\n- name: b\n  - nested\n";
+        assert_eq!(
+            tasks(t),
+            ["# c\n", "- name: a\n  x: 1\n", "- name: b\n  - nested\n"]
+        );
+    }
+}
