@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(openscap-scanner openscap-utils openscap-common ssg-base ssg-debian ssg-debderived
-          ssg-nondebian libxml2-utils debootstrap systemd)
+          ssg-nondebian libxml2-utils debootstrap systemd time ansible)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
