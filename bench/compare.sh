@@ -26,6 +26,7 @@
 #   BIG       the large tree for case B (default /var/tmp/ato-bench-big; reused)
 #   BIG_FILES files to generate in BIG (default 500000)
 #   N         runs per scanner in case A (default 5); N_BIG in case B (default 3)
+#   WALK_RULES the case B rules, short names (default: the three above)
 #   CASES     which cases to run (default "A B"); INSIDE=0 skips oscap from inside
 #   KEEP      directory for the results files and raw samples (default: a temporary one)
 set -euo pipefail
@@ -45,8 +46,8 @@ ds_name=ssg-ubuntu2004-ds.xml
 stig=xccdf_org.ssgproject.content_profile_stig
 # The whole-file-system rules are all in CIS level 1; the STIG selects only the sticky-bit one.
 walk_profile=xccdf_org.ssgproject.content_profile_cis_level1_server
-walk_rules=(no_files_unowned_by_user file_permissions_unauthorized_world_writable
-            dir_perms_world_writable_sticky_bits)
+read -r -a walk_rules <<<"${WALK_RULES:-no_files_unowned_by_user \
+    file_permissions_unauthorized_world_writable dir_perms_world_writable_sticky_bits}"
 rule_prefix=xccdf_org.ssgproject.content_rule_
 
 die() { echo "error: $*" >&2; exit 1; }
@@ -104,17 +105,17 @@ median() {
                                     else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# row CASE OSCAP_LABEL ATO_LABEL: the table lines for one comparison.
+# row CASE OSCAP_LABEL ATO_LABEL [OSCAP_NAME ATO_NAME]: the table lines for one comparison.
 row() {
-    local case=$1 o=$2 a=$3 ow oc orss aw ac arss
+    local case=$1 o=$2 a=$3 on=${4:-$2} an=${5:-$3} ow oc orss aw ac arss
     ow=$(median 1 "$o"); oc=$(median 2 "$o"); orss=$(median 3 "$o")
     aw=$(median 1 "$a"); ac=$(median 2 "$a"); arss=$(median 3 "$a")
-    awk -v c="$case" -v o="$o" -v a="$a" -v ow="$ow" -v oc="$oc" -v orss="$orss" \
+    awk -v c="$case" -v o="$on" -v a="$an" -v ow="$ow" -v oc="$oc" -v orss="$orss" \
         -v aw="$aw" -v ac="$ac" -v arss="$arss" 'BEGIN {
-        r = "%-34s %-16s %9.2f %9.2f %9.1f\n"
+        r = "%-46s %-13s %9.2f %9.2f %9.1f\n"
         printf r, c, o, ow, oc, orss / 1024
         printf r, "", a, aw, ac, arss / 1024
-        printf "%-34s %-16s %8.1fx %8.1fx %8.1fx\n\n", "", "oscap/ato",
+        printf "%-46s %-13s %8.1fx %8.1fx %8.2fx\n\n", "", "oscap/ato",
             ow / (aw > 0 ? aw : 0.01), oc / (ac > 0 ? ac : 0.01), orss / arss
     }' >>"$table"
 }
@@ -261,9 +262,9 @@ case_b() {
         o=$(results "$work/oscap-$rule.xml" | awk '{ print $2 }')
         a=$(results "$work/ato-$rule.xml" | awk '{ print $2 }')
         echo "  $rule: oscap $o, ato $a$([ "$o" = "$a" ] || echo '  DIFFERENT')"
-        row "B: $rule" "oscap-$rule" "ato-$rule"
+        row "B: $rule" "oscap-$rule" "ato-$rule" oscap-chroot ato
         sed -i '$d' "$table"
-        printf '%-34s %s\n\n' "" "result: oscap $o, ato $a$([ "$o" = "$a" ] && echo ' (same)' \
+        printf '%-46s %s\n\n' "" "result: oscap $o, ato $a$([ "$o" = "$a" ] && echo ' (same)' \
             || echo ' (DIFFERENT)')" >>"$table"
     done
     echo "$files" >"$work/big-files"
@@ -282,5 +283,5 @@ done
 
 echo
 echo "medians: case A of $n runs, case B of $n_big runs; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-34s %-16s %9s %9s %9s\n' case scanner "wall s" "CPU s" "RSS MB"
+printf '%-46s %-13s %9s %9s %9s\n' case scanner "wall s" "CPU s" "RSS MB"
 cat "$table"
