@@ -1,5 +1,6 @@
 //! `ato`: SCAP scanning and ATO artifacts from one offline binary.
 
+mod artifacts_cmd;
 mod content_choice;
 mod fix_cmd;
 mod summary;
@@ -46,6 +47,11 @@ enum Command {
     /// Write a remediation script (bash) or playbook (Ansible) from the content's fixes, for a
     /// profile or for the rules that failed in a scan.
     Fix(fix_cmd::FixArgs),
+    /// Write a STIG checklist (CKL for STIG Viewer 2, CKLB for STIG Viewer 3) from XCCDF
+    /// results, or merge a new scan into an existing checklist.
+    Checklist(artifacts_cmd::ChecklistArgs),
+    /// Roll XCCDF results up per NIST SP 800-53 control, through the rules' CCIs.
+    Controls(artifacts_cmd::ControlsArgs),
 }
 
 #[derive(Args)]
@@ -133,6 +139,8 @@ fn main() -> ExitCode {
         Command::Baseline(args) => baseline(args).map(|()| ExitCode::SUCCESS),
         Command::Info(args) => info(args).map(|()| ExitCode::SUCCESS),
         Command::Fix(args) => fix_cmd::run(args),
+        Command::Checklist(args) => artifacts_cmd::checklist(args),
+        Command::Controls(args) => artifacts_cmd::controls(args),
     };
     match outcome {
         Ok(code) => code,
