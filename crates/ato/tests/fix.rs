@@ -226,8 +226,8 @@ fn the_stig_playbook_passes_ansible_syntax_check() {
     assert!(tasks > 0);
 }
 
-/// A copy of the reference target under /var/tmp, removed when dropped (after unmounting
-/// anything left mounted in it).
+/// A copy of the reference target under /var/tmp (the tree itself is never written), removed
+/// when dropped, after unmounting anything left mounted in it.
 struct TargetCopy {
     dir: Option<tempfile::TempDir>,
 }
@@ -239,13 +239,16 @@ impl TargetCopy {
             .tempdir_in("/var/tmp")
             .unwrap();
         let copy = TargetCopy { dir: Some(dir) };
+        // One file system: what another test has mounted in the target (its /proc) is not
+        // copied; its mount point comes over as an empty directory.
         let status = Command::new("cp")
-            .arg("-a")
+            .args(["-a", "--one-file-system"])
             .arg(target.join("."))
             .arg(copy.path())
             .status()
             .unwrap();
         assert!(status.success(), "cp -a {} failed", target.display());
+        std::fs::create_dir_all(copy.path().join("proc")).unwrap();
         copy
     }
 
