@@ -102,8 +102,7 @@ impl ScanResults {
             .ok_or_else(|| format("it has no XCCDF 1.2 Benchmark"))?;
         let tr_node = doc
             .descendants()
-            .filter(|n| n.has_tag_name((NS_XCCDF, "TestResult")))
-            .next_back()
+            .rfind(|n| n.has_tag_name((NS_XCCDF, "TestResult")))
             .ok_or_else(|| format("it has no XCCDF 1.2 TestResult: is it a results file?"))?;
         let benchmark = parse_benchmark(bench_node, source, path)?;
         let test_result = parse_test_result(tr_node);

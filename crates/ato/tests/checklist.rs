@@ -1,0 +1,232 @@
+//! `ato checklist` and `ato controls` from the command line, and the MITRE SAF CLI reading our
+//! CKL of the reference target's Ubuntu 20.04 STIG scan.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn mini_results() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ato-artifacts/tests/data/mini-results.xml")
+}
+
+/// The counts `ato checklist` prints: open, not a finding, not applicable, not reviewed.
+fn printed_counts(stderr: &str) -> [usize; 4] {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("ato: checklist: "))
+        .unwrap_or_else(|| panic!("no summary in: {stderr}"));
+    let numbers: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    [numbers[0], numbers[1], numbers[2], numbers[3]]
+}
+
+#[test]
+fn checklist_writes_ckl_and_cklb_and_merges() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckl = dir.path().join("host.ckl");
+    let out = run(ato()
+        .args(["checklist", "--results"])
+        .arg(mini_results())
+        .args([
+            "--host-name",
+            "web01",
+            "--role",
+            "Member Server",
+            "--marking",
+            "CUI",
+        ])
+        .arg("--output")
+        .arg(&ckl));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(printed_counts(&stderr(&out)), [1, 1, 1, 1]);
+    let text = std::fs::read_to_string(&ckl).unwrap();
+    assert!(text.contains("<HOST_NAME>web01</HOST_NAME>"));
+    assert!(text.contains("<MARKING>CUI</MARKING>"));
+
+    // A reviewer's comment survives a merge, and the format follows the old file.
+    let reviewed = text.replacen(
+        "<COMMENTS></COMMENTS>",
+        "<COMMENTS>seen by J. Doe</COMMENTS>",
+        1,
+    );
+    std::fs::write(&ckl, reviewed).unwrap();
+    let out = run(ato()
+        .args(["checklist", "--results"])
+        .arg(mini_results())
+        .arg("--merge")
+        .arg(&ckl));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("<?xml"));
+    assert!(stdout(&out).contains("<COMMENTS>seen by J. Doe</COMMENTS>"));
+
+    let cklb = dir.path().join("host.cklb");
+    let out = run(ato()
+        .args(["checklist", "--results"])
+        .arg(mini_results())
+        .arg("--output")
+        .arg(&cklb));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cklb).unwrap()).unwrap();
+    assert_eq!(json["cklb_version"], "1.0");
+}
+
+#[test]
+fn controls_prints_a_table_csv_and_json() {
+    for (format, expect) in [
+        ("table", "CM-6"),
+        ("csv", "control,status,"),
+        ("json", "\"cci_list_version\""),
+    ] {
+        let out = run(ato()
+            .args(["controls", "--format", format, "--results"])
+            .arg(mini_results()));
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains(expect), "{format}: {}", stdout(&out));
+    }
+}
+
+#[test]
+fn checklist_of_a_file_that_is_not_results_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "x.xml", "<a/>");
+    let out = run(ato().args(["checklist", "--results"]).arg(&f));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("x.xml"), "{}", stderr(&out));
+}
+
+/// The SAF CLI: `ATO_SAF` or `saf` on the PATH.
+fn saf() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("ATO_SAF") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("saf"))
+        .find(|p| p.is_file())
+}
+
+/// Mounts `/proc` in the target while it lives, as the agreement test does, unless it is
+/// mounted already.
+struct ProcMount(Option<PathBuf>);
+
+impl ProcMount {
+    fn new(target: &Path) -> ProcMount {
+        let proc = target.join("proc");
+        let mounted = Command::new("mountpoint").arg("-q").arg(&proc).status();
+        if mounted.is_ok_and(|s| s.success()) {
+            return ProcMount(None);
+        }
+        let status = Command::new("mount")
+            .args(["-t", "proc", "proc"])
+            .arg(&proc)
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "cannot mount proc");
+        ProcMount(Some(proc))
+    }
+}
+
+impl Drop for ProcMount {
+    fn drop(&mut self) {
+        if let Some(proc) = &self.0 {
+            let _ = Command::new("umount").arg(proc).status();
+        }
+    }
+}
+
+/// MITRE's SAF CLI reads our CKL of the Ubuntu 20.04 STIG scan and counts the same open,
+/// not-a-finding, not-applicable and not-reviewed rules as `ato checklist` prints.
+#[test]
+fn saf_cli_counts_our_ckl_as_we_do() {
+    let Some(target) = std::env::var_os("ATO_REFERENCE_TARGET").map(PathBuf::from) else {
+        eprintln!("skipped: set ATO_REFERENCE_TARGET to a tree from build-target.sh");
+        return;
+    };
+    let Some(saf) = saf() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the SAF CLI is needed in CI: set ATO_SAF or put `saf` on the PATH"
+        );
+        eprintln!("skipped: no SAF CLI (set ATO_SAF or put `saf` on the PATH)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results.xml");
+    {
+        let _proc = ProcMount::new(&target);
+        let status = ato()
+            .args([
+                "scan",
+                "--quiet",
+                "--no-progress",
+                "--profile",
+                "stig",
+                "--root",
+            ])
+            .arg(&target)
+            .arg("--results")
+            .arg(&results)
+            .arg(target.join("root/content/ssg-ubuntu2004-ds.xml"))
+            .status()
+            .unwrap();
+        assert!(matches!(status.code(), Some(0 | 2)), "ato scan: {status}");
+    }
+    let ckl = dir.path().join("ubuntu2004.ckl");
+    let out = run(ato()
+        .args(["checklist", "--results"])
+        .arg(&results)
+        .arg("--output")
+        .arg(&ckl));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ours = printed_counts(&stderr(&out));
+
+    let hdf = dir.path().join("ubuntu2004-hdf.json");
+    // The SAF CLI writes `saf-cli.log` into its working directory.
+    let convert = Command::new(&saf)
+        .current_dir(dir.path())
+        .args(["convert", "ckl2hdf", "-i"])
+        .arg(&ckl)
+        .arg("-o")
+        .arg(&hdf)
+        .output()
+        .unwrap();
+    assert!(
+        convert.status.success(),
+        "saf convert ckl2hdf: {}",
+        String::from_utf8_lossy(&convert.stderr)
+    );
+    let summary = Command::new(&saf)
+        .current_dir(dir.path())
+        .args(["view", "summary", "-f", "json", "-s", "-i"])
+        .arg(&hdf)
+        .output()
+        .unwrap();
+    assert!(summary.status.success(), "saf view summary failed");
+    let text = String::from_utf8_lossy(&summary.stdout);
+    let start = text.find('[').expect("a JSON list from saf view summary");
+    let json: serde_json::Value = serde_json::from_str(&text[start..]).unwrap();
+    let total = |key: &str| -> usize {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p[key]["total"].as_u64().unwrap() as usize)
+            .sum()
+    };
+    // SAF's names: failed = Open, passed = NotAFinding, no_impact = Not_Applicable,
+    // skipped = Not_Reviewed; error would be a status SAF could not map.
+    let theirs = [
+        total("failed"),
+        total("passed"),
+        total("no_impact"),
+        total("skipped"),
+    ];
+    eprintln!("open, not a finding, not applicable, not reviewed: ato {ours:?}, SAF {theirs:?}");
+    assert_eq!(theirs, ours);
+    assert_eq!(total("error"), 0);
+    assert!(ours.iter().sum::<usize>() > 100);
+}
