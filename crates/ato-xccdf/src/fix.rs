@@ -233,6 +233,9 @@ pub fn plan<'a>(req: &FixRequest<'a>) -> Plan<'a> {
             continue;
         }
         let fix = rule.fixes.iter().find(|f| f.system == system);
+        if fix.is_none() {
+            tracing::debug!(rule = %rule.base.id, system, "no fix of this system; manual work");
+        }
         let (body, variables) = match (fix, req.fix_type) {
             (None, _) => (None, Vec::new()),
             (Some(f), FixType::Bash) => (
@@ -436,7 +439,9 @@ pub fn ansible_playbook(req: &FixRequest<'_>, plan: &Plan<'_>, header: &Header<'
             unknown_note(planned, "    # "),
         );
         for line in planned.body.as_deref().unwrap_or("").lines() {
-            if line.trim().is_empty() {
+            // Blank lines stay blank; every other line, inside a block scalar too, moves in by
+            // the same four columns, which keeps its meaning.
+            if line.is_empty() {
                 tasks.push('\n');
             } else {
                 let _ = writeln!(tasks, "    {line}");
