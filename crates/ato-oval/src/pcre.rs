@@ -232,8 +232,13 @@ impl Regex {
                     return Ok(None);
                 };
                 if *ml_caret && whole.end() == text.len() && text.ends_with('\n') {
+                    // Decide this match with the exact engine. Nothing matches before
+                    // `whole.start()` (the fast engine accepts a superset), so start there:
+                    // from `pos` the backtracking engine would redo the whole subject and, on
+                    // a large file, hit its limit.
                     let exact = self.exact()?;
-                    return fancy_captures(exact, text, pos).map_err(|e| self.run_error(e));
+                    return fancy_captures(exact, text, whole.start())
+                        .map_err(|e| self.run_error(e));
                 }
 
                 let mut end = whole.end();

@@ -93,12 +93,11 @@ fn a_200_mb_file_peaks_under_3_times_its_size() {
     );
 }
 
-/// Known bug: when a multiline match ends at the end of a file that ends in a newline,
-/// `Regex::captures_at` (`crates/ato-oval/src/pcre.rs`) re-runs the search on the backtracking
-/// engine from the start offset rather than from where the linear engine found the match, so on
-/// a large file it hits the backtracking limit and the rule becomes `error`.
+/// Regression: when a multiline match ends at the end of a file that ends in a newline,
+/// `Regex::captures_at` re-checks it with the backtracking engine; that re-check once started
+/// at the search offset instead of at the match, and on a large file hit the backtracking
+/// limit, so the rule came out `error` where OpenSCAP says `true`.
 #[test]
-#[ignore = "TODO(pcre): the backtracking re-check starts at the search offset, not at the match"]
 fn a_match_on_the_last_line_of_a_large_file_is_not_a_backtracking_error() {
     let Some(time) = gnu_time() else { return };
     let dir = tempfile::tempdir().unwrap();
