@@ -259,12 +259,56 @@ pub fn results_document(content: &Content, test_result: &str) -> String {
     doc
 }
 
+/// Checks before a scan that `path` can be written by [`write_atomically`]: `-`, or a regular
+/// file or nothing, in a directory that exists.
+pub fn check_writable(path: &Path) -> Result<(), XccdfError> {
+    let err = |message: &str| XccdfError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(message.to_string()),
+    };
+    if path.as_os_str() == "-" {
+        return Ok(());
+    }
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        if !m.file_type().is_file() {
+            return Err(err(
+                "it exists and is not a regular file; refusing to replace it",
+            ));
+        }
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(err("its directory does not exist"));
+    }
+    Ok(())
+}
+
 /// Writes `data` to `path` atomically: a temporary file beside it, synced, then renamed.
+///
+/// `-` writes to standard output. A path that exists and is not a regular file (a device such
+/// as `/dev/null`, a FIFO, a symlink) is refused: renaming over it would replace it for the
+/// whole host.
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), XccdfError> {
     let err = |source| XccdfError::Write {
         path: path.to_path_buf(),
         source,
     };
+    if path.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        return out.write_all(data).and_then(|()| out.flush()).map_err(err);
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => {
+            return Err(err(std::io::Error::other(
+                "it exists and is not a regular file (a device, FIFO, directory or symlink); \
+                 refusing to replace it",
+            )));
+        }
+        _ => {}
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

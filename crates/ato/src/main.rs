@@ -56,8 +56,9 @@ enum Command {
 
 #[derive(Args)]
 struct ScanArgs {
-    /// Profile id, or its short name (`stig`, `standard`). Default: the STIG profile if the
-    /// content has one, else `standard`, else the benchmark's own selection.
+    /// Profile id, or its short name (`stig`, `standard`). Default: when ato chooses the
+    /// content, its STIG profile if it has one, else `standard`; with a DATASTREAM named, the
+    /// benchmark's own selection, as oscap does (an error if that selects no rule).
     #[arg(long)]
     profile: Option<String>,
     /// Scan the file system tree at DIR (an image, chroot or mounted disk) instead of this
@@ -128,6 +129,7 @@ struct BaselineArgs {
 
 #[derive(Args)]
 struct InfoArgs {
+    /// A source data stream or an XCCDF benchmark.
     datastream: PathBuf,
 }
 
@@ -164,6 +166,7 @@ fn init_logging(verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ATO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .init();
@@ -221,6 +224,29 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         None => None,
     };
     let policy = ato_xccdf::resolve(bench, profile)?;
+    if policy.selected.is_empty() && args.profile.is_some() {
+        eprintln!(
+            "ato: warning: profile `{}` selects no rule",
+            policy.profile_id.as_deref().unwrap_or("")
+        );
+    } else if policy.selected.is_empty() {
+        let ids: Vec<&str> = bench.profiles.iter().map(|p| p.id.as_str()).collect();
+        bail!(
+            "no rule of benchmark `{}` is selected{}; choose a profile with --profile (this \
+             content has: {})",
+            bench.id,
+            match &policy.profile_id {
+                Some(p) => format!(" by profile `{p}`"),
+                None => " by default".to_string(),
+            },
+            if ids.is_empty() {
+                "none".to_string()
+            } else {
+                ids.join(", ")
+            }
+        );
+    }
+    check_outputs(&args)?;
     let only_rules = rule_ids(bench, &args.rules)?;
     let skip_rules = rule_ids(bench, &args.skip_rules)?;
 
@@ -313,6 +339,39 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Refuses outputs that cannot be written, that name the same file twice, or that would
+/// overwrite the content being scanned, before the scan starts.
+fn check_outputs(args: &ScanArgs) -> Result<()> {
+    let mut outputs: Vec<&Path> = Vec::new();
+    for p in [
+        &args.results,
+        &args.results_arf,
+        &args.report,
+        &args.results_json,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        results::check_writable(p)?;
+        if p.as_os_str() != "-" && outputs.contains(&p.as_path()) {
+            bail!("`{}` is given for two outputs", p.display());
+        }
+        outputs.push(p);
+    }
+    if let Some(input) = &args.datastream {
+        let input = std::fs::canonicalize(input).ok();
+        for p in &outputs {
+            if input.is_some() && std::fs::canonicalize(p).ok() == input {
+                bail!(
+                    "`{}` is the content being scanned; refusing to overwrite it",
+                    p.display()
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The STIG profile if there is one, else `standard`, else none.

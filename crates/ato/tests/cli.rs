@@ -586,3 +586,99 @@ fn a_remote_component_is_not_fetched_and_its_rule_not_checked() {
         "{msgs}"
     );
 }
+
+#[test]
+fn outputs_never_replace_what_is_not_a_regular_file_nor_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = write(dir.path(), "ds.xml", &root_login_ds());
+    let root = tree_with_sshd_config(dir.path(), "PermitRootLogin no\n");
+    let fifo = dir.path().join("fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
+    for target in [&fifo, &link] {
+        let out = run(ato()
+            .args(["scan", "--profile", "test", "--root"])
+            .arg(&root)
+            .arg("--results")
+            .arg(target)
+            .arg(&ds));
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("not a regular file"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo_like());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+
+    let out = run(ato()
+        .args(["scan", "--profile", "test", "--root"])
+        .arg(&root)
+        .arg("--results")
+        .arg(&ds)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("content being scanned"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(std::fs::read_to_string(&ds)
+        .unwrap()
+        .contains("data-stream-collection"));
+
+    // `-` is standard output.
+    let out = run(ato()
+        .args([
+            "scan",
+            "--quiet",
+            "--profile",
+            "test",
+            "--results",
+            "-",
+            "--root",
+        ])
+        .arg(&root)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("<TestResult"));
+}
+
+#[test]
+fn a_data_stream_without_a_profile_that_selects_nothing_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = write(dir.path(), "ds.xml", &root_login_ds());
+    let out = run(ato().args(["scan", "--root"]).arg(dir.path()).arg(&ds));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("choose a profile with --profile"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+trait FifoLike {
+    fn is_fifo_like(&self) -> bool;
+}
+
+impl FifoLike for std::fs::FileType {
+    fn is_fifo_like(&self) -> bool {
+        use std::os::unix::fs::FileTypeExt;
+        self.is_fifo()
+    }
+}
