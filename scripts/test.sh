@@ -24,5 +24,13 @@ fi
 export ATO_REFERENCE_TARGET=${ATO_REFERENCE_TARGET:-/var/tmp/ato-target}
 sh ../shared/fixtures/build-target.sh "$ATO_REFERENCE_TARGET"
 
+# The MITRE SAF CLI reads our checklists as a peer would (crates/ato/tests/artifacts*).
+saf_dir=${ATO_SAF_DIR:-/var/tmp/ato-saf}
+if [ ! -x "$saf_dir/node_modules/.bin/saf" ]; then
+    mkdir -p "$saf_dir"
+    npm install --prefix "$saf_dir" --no-audit --no-fund --no-save @mitre/saf@1.5.3 >/dev/null
+fi
+export ATO_SAF=$saf_dir/node_modules/.bin/saf
+
 cargo fmt --all -- --check
-cargo test --workspace --release
+cargo test --workspace --release --no-fail-fast
