@@ -55,7 +55,18 @@ pub enum RegexError {
     Compile { pattern: String, message: String },
     #[error("regular expression `{pattern}` exceeded the backtracking limit")]
     Limit { pattern: String },
+    #[error(
+        "regular expression `{pattern}` matched more than {MAX_MATCHES} times or captured more \
+         than {MAX_CAPTURED_BYTES} bytes in one subject"
+    )]
+    TooManyMatches { pattern: String },
 }
+
+/// The most matches [`Regex::captures_all_openscap`] collects from one subject.
+pub const MAX_MATCHES: usize = 1 << 20;
+/// The most bytes of text its matches' groups may hold together: a zero-width pattern with a
+/// greedy group in a lookahead captures the rest of a long line at every position.
+pub const MAX_CAPTURED_BYTES: usize = 64 << 20;
 
 /// One match: its byte span in the subject and capture groups 1..n (`None` when a group did not
 /// take part in the match).
@@ -196,10 +207,17 @@ impl Regex {
         let text = text.find('\0').map_or(text, |nul| &text[..nul]);
         let mut out = Vec::new();
         let mut ofs = 0;
+        let mut captured = 0usize;
         while ofs <= text.len() {
             let Some(c) = self.captures_at(text, ofs)? else {
                 break;
             };
+            captured += c.groups.iter().flatten().map(String::len).sum::<usize>();
+            if out.len() >= MAX_MATCHES || captured > MAX_CAPTURED_BYTES {
+                return Err(RegexError::TooManyMatches {
+                    pattern: self.as_str().to_string(),
+                });
+            }
             ofs = if c.end == ofs {
                 c.end + char_len_at(text, c.end)
             } else {
@@ -1300,6 +1318,23 @@ fn count_groups(pattern: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn captures_that_grow_without_bound_are_an_error_not_an_exhaustion() {
+        // A zero-width match at every position, each capturing the rest of the line.
+        let re = Regex::new("(?=(a+)+$)", Flags::TFC54_DEFAULT).unwrap();
+        let text = "a".repeat(200_000);
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            re.captures_all_openscap(&text),
+            Err(RegexError::TooManyMatches { .. })
+        ));
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        // Ordinary patterns over the same text are unaffected.
+        let re = Regex::new("a{1000}", Flags::TFC54_DEFAULT).unwrap();
+        assert_eq!(re.captures_all_openscap(&text).unwrap().len(), 200);
+    }
+
     use super::*;
 
     const ML: Flags = Flags {
@@ -1797,7 +1832,9 @@ int main(void) {
             };
             let got = match Regex::new(p, flags).and_then(|re| re.captures_all(text)) {
                 Err(RegexError::Compile { .. }) => "ERR".to_owned(),
-                Err(RegexError::Limit { .. }) => "RUNERR".to_owned(),
+                Err(RegexError::Limit { .. } | RegexError::TooManyMatches { .. }) => {
+                    "RUNERR".to_owned()
+                }
                 Ok(all) => {
                     let mut s = String::new();
                     for mut c in all {
