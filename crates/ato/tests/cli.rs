@@ -682,3 +682,37 @@ impl FifoLike for std::fs::FileType {
         self.is_fifo()
     }
 }
+
+#[test]
+fn the_baseline_finds_a_world_writable_file_whose_name_has_a_newline() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dir.path().join("baseline.xml");
+    assert!(run(ato().args(["baseline", "--export"]).arg(&ds))
+        .status
+        .success());
+    let root = dir.path().join("root");
+    let file = write(&root, "opt/ev\nil", "x");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let results = dir.path().join("r.xml");
+    let out = run(ato()
+        .args([
+            "scan",
+            "--profile",
+            "baseline",
+            "--rule",
+            "no_world_writable_files",
+            "--root",
+        ])
+        .arg(&root)
+        .arg("--results")
+        .arg(&results)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let r = results_by_rule(&results);
+    let r = r
+        .iter()
+        .find(|(n, _)| n == "no_world_writable_files")
+        .unwrap();
+    assert_eq!(r.1, "fail");
+}
