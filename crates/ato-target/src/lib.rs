@@ -40,7 +40,7 @@ use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{fstat, Mode, OFlags};
+use rustix::fs::{fstat, statat, AtFlags, Dir, Mode, OFlags};
 use rustix::io::Errno;
 
 pub use error::TargetError;
@@ -70,6 +70,10 @@ pub struct DirEntry {
     /// where the file system does not report it.
     pub file_type: FileType,
 }
+
+/// A directory entry with its `lstat`, or why it could not be examined; see
+/// [`Target::read_dir_with_stat`].
+pub type StatedEntry = (DirEntry, Result<FileStat, TargetError>);
 
 /// The kernel identification of the live host (`uname(2)`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,40 +309,66 @@ impl Target {
     ///
     /// [`TargetError::NotADirectory`] if `path` is not a directory, and the resolution errors.
     pub fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, TargetError> {
+        let mut dir = self.open_dir(path)?;
+        let mut entries = Vec::new();
+        while let Some((raw_name, mut file_type)) = next_name(&mut dir, path)? {
+            if file_type == FileType::Unknown {
+                file_type = dir
+                    .fd()
+                    .and_then(|fd| statat(fd, raw_name.as_slice(), AtFlags::SYMLINK_NOFOLLOW))
+                    .map_or(FileType::Unknown, |st| FileType::from_mode(st.st_mode));
+            }
+            entries.push(DirEntry::new(raw_name, file_type));
+        }
+        entries.sort_by(|a, b| a.raw_name.cmp(&b.raw_name));
+        Ok(entries)
+    }
+
+    /// The entries of the directory `path` as [`Target::read_dir`] gives them, each with its
+    /// `lstat`, taken relative to the directory opened for the listing. An entry's name is a
+    /// single component, so examining it without following it stays inside the directory
+    /// (and the root) and costs no path resolution.
+    ///
+    /// An entry that cannot be examined comes with the error, naming `path/name`:
+    /// [`TargetError::NotFound`] when it was removed after the directory was read. Its type is
+    /// then the one the directory reported.
+    ///
+    /// # Errors
+    ///
+    /// As [`Target::read_dir`], for the directory itself.
+    pub fn read_dir_with_stat(&self, path: &str) -> Result<Vec<StatedEntry>, TargetError> {
+        let mut dir = self.open_dir(path)?;
+        let mut entries = Vec::new();
+        while let Some((raw_name, reported)) = next_name(&mut dir, path)? {
+            let stat = dir
+                .fd()
+                .and_then(|fd| statat(fd, raw_name.as_slice(), AtFlags::SYMLINK_NOFOLLOW))
+                .map(|st| FileStat::from_stat(&st))
+                .map_err(|errno| {
+                    let name = String::from_utf8_lossy(&raw_name);
+                    let full = if path.ends_with('/') {
+                        format!("{path}{name}")
+                    } else {
+                        format!("{path}/{name}")
+                    };
+                    TargetError::from_errno(&full, errno)
+                });
+            let file_type = stat.as_ref().map_or(reported, |st| st.file_type);
+            entries.push((DirEntry::new(raw_name, file_type), stat));
+        }
+        entries.sort_by(|a, b| a.0.raw_name.cmp(&b.0.raw_name));
+        Ok(entries)
+    }
+
+    /// Opens the directory `path` (symbolic links followed inside the root) for listing.
+    fn open_dir(&self, path: &str) -> Result<Dir, TargetError> {
         let rel = relative(path)?;
         let flags = OFlags::RDONLY | OFlags::DIRECTORY;
         let fd = self
             .resolver()
             .open(rel, flags)
             .map_err(|e| TargetError::from_errno(path, e))?;
-        let mut dir = rustix::fs::Dir::new(fd).map_err(|e| TargetError::from_errno(path, e))?;
-
-        let mut entries = Vec::new();
-        while let Some(entry) = dir.read() {
-            let entry = entry.map_err(|e| TargetError::from_errno(path, e))?;
-            let raw_name = entry.file_name().to_bytes().to_vec();
-            if raw_name == b"." || raw_name == b".." {
-                continue;
-            }
-            let mut file_type = FileType::from_rustix(entry.file_type());
-            if file_type == FileType::Unknown {
-                file_type = dir
-                    .fd()
-                    .and_then(|fd| {
-                        let flags = rustix::fs::AtFlags::SYMLINK_NOFOLLOW;
-                        rustix::fs::statat(fd, raw_name.as_slice(), flags)
-                    })
-                    .map_or(FileType::Unknown, |st| FileType::from_mode(st.st_mode));
-            }
-            let name = String::from_utf8_lossy(&raw_name).into_owned();
-            entries.push(DirEntry {
-                name,
-                raw_name,
-                file_type,
-            });
-        }
-        entries.sort_by(|a, b| a.raw_name.cmp(&b.raw_name));
-        Ok(entries)
+        Dir::new(fd).map_err(|e| TargetError::from_errno(path, e))
     }
 
     /// The text of the symbolic link that is the last component of `path`, as stored
@@ -461,6 +491,33 @@ fn relative(path: &str) -> Result<&str, TargetError> {
         return Err(invalid("it contains a NUL byte"));
     }
     Ok(path.trim_start_matches('/'))
+}
+
+/// The next entry of a directory other than `.` and `..`: its raw name and the type the
+/// directory reports (`d_type`, possibly [`FileType::Unknown`]).
+fn next_name(dir: &mut Dir, path: &str) -> Result<Option<(Vec<u8>, FileType)>, TargetError> {
+    while let Some(entry) = dir.read() {
+        let entry = entry.map_err(|e| TargetError::from_errno(path, e))?;
+        let raw_name = entry.file_name().to_bytes();
+        if raw_name == b"." || raw_name == b".." {
+            continue;
+        }
+        return Ok(Some((
+            raw_name.to_vec(),
+            FileType::from_rustix(entry.file_type()),
+        )));
+    }
+    Ok(None)
+}
+
+impl DirEntry {
+    fn new(raw_name: Vec<u8>, file_type: FileType) -> DirEntry {
+        DirEntry {
+            name: String::from_utf8_lossy(&raw_name).into_owned(),
+            raw_name,
+            file_type,
+        }
+    }
 }
 
 /// Opens a file for reading through its `O_PATH` descriptor, via the host's `/proc`, so the
@@ -840,6 +897,60 @@ mod tests {
             assert!(matches!(err, TargetError::NotADirectory { .. }), "{err:?}");
             assert!(target.read_dir("/fifo").is_err());
             assert!(target.read_dir("/missing").unwrap_err().is_not_found());
+        }
+    }
+
+    #[test]
+    fn read_dir_with_stat_examines_entries_without_following_them() {
+        let tree = Tree::new();
+        for target in tree.targets() {
+            let root = target.read_dir_with_stat("/").unwrap();
+            let names: Vec<_> = root.iter().map(|(entry, _)| entry.clone()).collect();
+            assert_eq!(names, target.read_dir("/").unwrap());
+            for (entry, stat) in &root {
+                let stat = stat.as_ref().unwrap();
+                assert_eq!(*stat, target.lstat(&format!("/{}", entry.name)).unwrap());
+                assert_eq!(stat.file_type, entry.file_type);
+            }
+            let kind = |name: &str| {
+                let (_, stat) = root.iter().find(|(e, _)| e.name == name).unwrap();
+                stat.as_ref().unwrap().file_type
+            };
+            // Links that escape, loop or dangle are described, not followed.
+            for name in [
+                "escape",
+                "outside_abs",
+                "host_abs",
+                "magic",
+                "loop1",
+                "self",
+            ] {
+                assert_eq!(kind(name), FileType::Symlink, "{name}");
+            }
+            assert_eq!(kind("fifo"), FileType::Fifo);
+            assert_eq!(kind("etc"), FileType::Directory);
+
+            // The directory itself is resolved inside the root, as for read_dir.
+            let escaped = target.read_dir_with_stat("/escape/").unwrap();
+            assert_eq!(escaped.len(), root.len());
+            assert!(escaped
+                .iter()
+                .zip(&root)
+                .all(|(a, b)| a.0 == b.0 && a.1.as_ref().unwrap() == b.1.as_ref().unwrap()));
+            let linked = target.read_dir_with_stat("/dir_link").unwrap();
+            let (up, stat) = linked.iter().find(|(e, _)| e.name == "up").unwrap();
+            assert_eq!(up.file_type, FileType::Symlink);
+            assert_eq!(*stat.as_ref().unwrap(), target.lstat("/etc/up").unwrap());
+
+            assert!(target.read_dir_with_stat("/loop1").is_err());
+            assert!(matches!(
+                target.read_dir_with_stat("/etc/x"),
+                Err(TargetError::NotADirectory { .. })
+            ));
+            assert!(target
+                .read_dir_with_stat("/outside_abs")
+                .unwrap_err()
+                .is_not_found());
         }
     }
 
