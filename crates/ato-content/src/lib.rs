@@ -7,6 +7,7 @@ mod error;
 mod load;
 pub mod oval;
 mod oval_parse;
+mod split;
 pub mod xccdf;
 pub mod xml;
 

@@ -16,6 +16,7 @@ use crate::cpe::{self, CpeDictionary};
 use crate::error::ContentError;
 use crate::oval::OvalDefinitions;
 use crate::oval_parse::parse_oval_definitions;
+use crate::split::{self, Child, TopLevel};
 use crate::xccdf::{parse_benchmark, Benchmark};
 use crate::xml::NS_XLINK;
 use crate::xml::{self, elements, NS_CAT, NS_CPE_DICT, NS_DS, NS_OCIL, NS_OVAL_DEF, NS_XCCDF};
@@ -82,10 +83,17 @@ impl Content {
         path: &Path,
         options: &LoadOptions,
     ) -> Result<Content, ContentError> {
+        // A data stream collection is split and parsed one component at a time, which keeps
+        // the document tree of the largest component in memory instead of the whole file's.
+        let top = split::top_level(source, path)?;
+        if top.root_name == "data-stream-collection"
+            && source[top.root_start.clone()].contains(NS_DS)
+        {
+            return load_collection(source, &top, path, options);
+        }
         let doc = parse_document(source, path)?;
         let root = doc.root_element();
         match (root.tag_name().namespace(), root.tag_name().name()) {
-            (Some(NS_DS), "data-stream-collection") => load_collection(&doc, source, path, options),
             (Some(NS_XCCDF), "Benchmark") => load_standalone(root, source, path),
             (ns, name) => Err(ContentError::NotScap {
                 path: path.to_path_buf(),
@@ -208,74 +216,104 @@ struct ComponentRef {
     catalog: HashMap<String, String>,
 }
 
-fn load_collection(
-    doc: &Document<'_>,
+/// Parses one top-level element of a collection on its own (see [`crate::split`]) and hands
+/// its node to `f`.
+fn with_fragment<R>(
     source: &str,
+    top: &TopLevel,
+    child: &Child,
+    path: &Path,
+    f: impl FnOnce(Node<'_, '_>, &str) -> Result<R, ContentError>,
+) -> Result<R, ContentError> {
+    let text = split::fragment_text(source, top, &child.range);
+    let doc = parse_document(&text, path)?;
+    let node = elements(doc.root_element())
+        .next()
+        .ok_or_else(|| invalid(path, format!("element `{}` is empty", child.name)))?;
+    f(node, &text)
+}
+
+fn load_collection(
+    source: &str,
+    top: &TopLevel,
     path: &Path,
     options: &LoadOptions,
 ) -> Result<Content, ContentError> {
-    let root = doc.root_element();
-    let streams: Vec<Node> = xml::children_named(root, NS_DS, "data-stream").collect();
+    let streams: Vec<&Child> = top
+        .children
+        .iter()
+        .filter(|c| c.name == "data-stream")
+        .collect();
     let stream = match &options.datastream_id {
         Some(id) => streams
             .iter()
-            .find(|s| s.attribute("id") == Some(id))
+            .find(|s| s.id.as_deref() == Some(id))
             .ok_or_else(|| invalid(path, format!("no data stream with id `{id}`")))?,
         None => streams
             .first()
             .ok_or_else(|| invalid(path, "the collection has no data stream"))?,
     };
-    let components: HashMap<&str, Node> = xml::children_named(root, NS_DS, "component")
-        .chain(xml::children_named(root, NS_DS, "extended-component"))
-        .filter_map(|c| c.attribute("id").map(|id| (id, c)))
+    let components: HashMap<&str, &Child> = top
+        .children
+        .iter()
+        .filter(|c| c.name == "component" || c.name == "extended-component")
+        .filter_map(|c| c.id.as_deref().map(|id| (id, c)))
         .collect();
+    let holds = |component_id: &str, name: &str| {
+        components[component_id].first_child.as_deref() == Some(name)
+    };
 
     // Every component-ref of the stream, by its id.
     let mut refs: HashMap<String, ComponentRef> = HashMap::new();
     let mut remote: HashMap<String, String> = HashMap::new();
     let mut checklist_ids = Vec::new();
     let mut dictionary_ids = Vec::new();
-    for section in elements(*stream) {
-        for cref in xml::children_named(section, NS_DS, "component-ref") {
-            let id = cref.attribute("id").unwrap_or("").to_string();
-            let target = cref.attribute((NS_XLINK, "href")).unwrap_or("");
-            let Some(component_id) = target.strip_prefix('#') else {
-                // A component outside the file (SSG's RHEL content names the vendor's
-                // patch OVAL by URL). ato fetches nothing: checks that use it are not run.
-                remote.insert(id.clone(), target.to_string());
-                continue;
-            };
-            if !components.contains_key(component_id) {
-                return Err(invalid(
-                    path,
-                    format!(
-                        "component-ref `{id}` names component `{component_id}`, which is missing"
-                    ),
-                ));
-            }
-            let mut catalog = HashMap::new();
-            if let Some(cat) = xml::child(cref, NS_CAT, "catalog") {
-                for uri in xml::children_named(cat, NS_CAT, "uri") {
-                    catalog.insert(
-                        uri.attribute("name").unwrap_or("").to_string(),
-                        uri.attribute("uri").unwrap_or("").to_string(),
-                    );
+    with_fragment(source, top, stream, path, |stream, _| {
+        for section in elements(stream) {
+            for cref in xml::children_named(section, NS_DS, "component-ref") {
+                let id = cref.attribute("id").unwrap_or("").to_string();
+                let target = cref.attribute((NS_XLINK, "href")).unwrap_or("");
+                let Some(component_id) = target.strip_prefix('#') else {
+                    // A component outside the file (SSG's RHEL content names the vendor's
+                    // patch OVAL by URL). ato fetches nothing: checks that use it are not run.
+                    remote.insert(id.clone(), target.to_string());
+                    continue;
+                };
+                if !components.contains_key(component_id) {
+                    return Err(invalid(
+                        path,
+                        format!(
+                            "component-ref `{id}` names component `{component_id}`, which is \
+                             missing"
+                        ),
+                    ));
                 }
+                let mut catalog = HashMap::new();
+                if let Some(cat) = xml::child(cref, NS_CAT, "catalog") {
+                    for uri in xml::children_named(cat, NS_CAT, "uri") {
+                        catalog.insert(
+                            uri.attribute("name").unwrap_or("").to_string(),
+                            uri.attribute("uri").unwrap_or("").to_string(),
+                        );
+                    }
+                }
+                match section.tag_name().name() {
+                    "checklists" => checklist_ids.push(id.clone()),
+                    "dictionaries" => dictionary_ids.push(id.clone()),
+                    _ => {}
+                }
+                let component_id = component_id.to_string();
+                refs.insert(
+                    id,
+                    ComponentRef {
+                        component_id,
+                        catalog,
+                    },
+                );
             }
-            match section.tag_name().name() {
-                "checklists" => checklist_ids.push(id.clone()),
-                "dictionaries" => dictionary_ids.push(id.clone()),
-                _ => {}
-            }
-            refs.insert(
-                id,
-                ComponentRef {
-                    component_id: component_id.to_string(),
-                    catalog,
-                },
-            );
         }
-    }
+        Ok(())
+    })?;
 
     let checklist_id = match &options.xccdf_id {
         Some(id) => checklist_ids
@@ -286,27 +324,29 @@ fn load_collection(
         // The first checklist that is a benchmark (a tailoring may be listed too).
         None => checklist_ids
             .iter()
-            .find(|id| {
-                elements(components[refs[*id].component_id.as_str()])
-                    .any(|n| n.has_tag_name((NS_XCCDF, "Benchmark")))
-            })
+            .find(|id| holds(&refs[*id].component_id, "Benchmark"))
             .cloned()
             .ok_or_else(|| invalid(path, "the data stream has no checklist (XCCDF benchmark)"))?,
     };
     let checklist = &refs[&checklist_id];
-    let bench_node = elements(components[checklist.component_id.as_str()])
-        .find(|n| n.has_tag_name((NS_XCCDF, "Benchmark")))
-        .ok_or_else(|| {
-            invalid(
-                path,
-                format!(
-                    "component `{}` holds no XCCDF 1.2 Benchmark",
-                    checklist.component_id
-                ),
-            )
+    let bench_component = components[checklist.component_id.as_str()];
+    let (mut benchmark, benchmark_xml) =
+        with_fragment(source, top, bench_component, path, |comp, text| {
+            let node = elements(comp).find(|n| n.has_tag_name((NS_XCCDF, "Benchmark")));
+            let node = node.ok_or_else(|| {
+                invalid(
+                    path,
+                    format!(
+                        "component `{}` holds no XCCDF 1.2 Benchmark",
+                        checklist.component_id
+                    ),
+                )
+            })?;
+            Ok((
+                parse_benchmark(node, text, path)?,
+                standalone_markup(node, text),
+            ))
         })?;
-    let mut benchmark = parse_benchmark(bench_node, source, path)?;
-    let benchmark_xml = standalone_markup(bench_node, source);
     if let Some(tid) = &options.tailoring_id {
         let cref = refs.get(tid).ok_or_else(|| {
             invalid(
@@ -314,17 +354,18 @@ fn load_collection(
                 format!("no component-ref `{tid}` for the tailoring in the data stream"),
             )
         })?;
-        let node = elements(components[cref.component_id.as_str()])
-            .find(|n| n.has_tag_name((NS_XCCDF, "Tailoring")))
-            .ok_or_else(|| {
+        let comp = components[cref.component_id.as_str()];
+        let profiles = with_fragment(source, top, comp, path, |comp, text| {
+            let node = elements(comp).find(|n| n.has_tag_name((NS_XCCDF, "Tailoring")));
+            let node = node.ok_or_else(|| {
                 invalid(
                     path,
                     format!("component-ref `{tid}` does not hold an XCCDF Tailoring"),
                 )
             })?;
-        for p in crate::xccdf::parse_tailoring(node, source, path)? {
-            benchmark.profiles.push(p);
-        }
+            crate::xccdf::parse_tailoring(node, text, path)
+        })?;
+        benchmark.profiles.extend(profiles);
     }
 
     let mut parsed: HashMap<String, CheckComponent> = HashMap::new();
@@ -350,7 +391,9 @@ fn load_collection(
             return Ok(Some(done.clone()));
         }
         let comp = components[cref.component_id.as_str()];
-        let parsed_one = parse_check_component(comp, path)?;
+        let parsed_one = with_fragment(source, top, comp, path, |comp, _| {
+            parse_check_component(comp, path)
+        })?;
         parsed.insert(cref.component_id.clone(), parsed_one.clone());
         Ok(Some(parsed_one))
     };
@@ -366,8 +409,12 @@ fn load_collection(
     let mut cpe_checks = HashMap::new();
     if let Some(dict_ref) = dictionary_ids.first().map(|id| &refs[id]) {
         let comp = components[dict_ref.component_id.as_str()];
-        if let Some(list) = elements(comp).find(|n| n.has_tag_name((NS_CPE_DICT, "cpe-list"))) {
-            let dict = cpe::parse_dictionary(list);
+        let dict = with_fragment(source, top, comp, path, |comp, _| {
+            Ok(elements(comp)
+                .find(|n| n.has_tag_name((NS_CPE_DICT, "cpe-list")))
+                .map(cpe::parse_dictionary))
+        })?;
+        if let Some(dict) = dict {
             let catalog = dict_ref.catalog.clone();
             for item in &dict.items {
                 for (_, href, _) in &item.checks {
@@ -385,8 +432,8 @@ fn load_collection(
     Ok(Content {
         path: path.to_path_buf(),
         source: Arc::from(source),
-        collection_id: root.attribute("id").map(str::to_string),
-        datastream_id: stream.attribute("id").map(str::to_string),
+        collection_id: top.root_id.clone(),
+        datastream_id: stream.id.clone(),
         checklist_ref: Some(checklist_id),
         benchmark,
         benchmark_xml,
