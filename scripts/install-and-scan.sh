@@ -29,7 +29,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cargo build --release --locked -p ato
-install -m 0755 target/release/ato /usr/local/bin/ato
+install -m 0755 "${CARGO_TARGET_DIR:-target}/release/ato" /usr/local/bin/ato
+echo "installed /usr/local/bin/ato"
 
 mkdir -p results
 out="results/ato-$(hostname)-$(date -u +%Y%m%dT%H%M%SZ).xml"
