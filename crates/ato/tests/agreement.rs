@@ -16,7 +16,7 @@ use std::process::Command;
 
 use reference::{
     ato_scan, compare, masked, reference_target, rule_results, shared, systemd_oracle, wanted,
-    ProcMount,
+    ProcMount, TargetLock,
 };
 
 const XCCDF: &str = "http://checklists.nist.gov/xccdf/1.2";
@@ -37,6 +37,7 @@ fn reference(target: &Path, ds: &str, profile: &str) -> PathBuf {
         .unwrap_or(profile);
     let out = dir.join(format!("{}-{short}.xml", ds.trim_end_matches("-ds.xml")));
     if !out.exists() {
+        let _lock = TargetLock::take(target);
         let status = Command::new("sh")
             .arg(shared().join("fixtures/oscap-reference.sh"))
             .arg(target)
@@ -122,6 +123,7 @@ fn baseline_agrees_with_openscap() {
         .unwrap();
     assert!(status.success());
     let profile = "xccdf_org.ato_profile_baseline";
+    let _lock = TargetLock::take(&target);
     let theirs = tmp.path().join("oscap.xml");
     let status = Command::new("oscap-chroot")
         .arg(&target)

@@ -2,11 +2,15 @@
 //! CKL of the reference target's Ubuntu 20.04 STIG scan.
 
 mod common;
+#[path = "common/reference.rs"]
+#[allow(dead_code)]
+mod reference;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::*;
+use reference::ProcMount;
 
 fn mini_results() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ato-artifacts/tests/data/mini-results.xml")
@@ -109,34 +113,6 @@ fn saf() -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|d| d.join("saf"))
         .find(|p| p.is_file())
-}
-
-/// Mounts `/proc` in the target while it lives, as the agreement test does, unless it is
-/// mounted already.
-struct ProcMount(Option<PathBuf>);
-
-impl ProcMount {
-    fn new(target: &Path) -> ProcMount {
-        let proc = target.join("proc");
-        let mounted = Command::new("mountpoint").arg("-q").arg(&proc).status();
-        if mounted.is_ok_and(|s| s.success()) {
-            return ProcMount(None);
-        }
-        let status = Command::new("mount")
-            .args(["-t", "proc", "proc"])
-            .arg(&proc)
-            .status();
-        assert!(status.is_ok_and(|s| s.success()), "cannot mount proc");
-        ProcMount(Some(proc))
-    }
-}
-
-impl Drop for ProcMount {
-    fn drop(&mut self) {
-        if let Some(proc) = &self.0 {
-            let _ = Command::new("umount").arg(proc).status();
-        }
-    }
 }
 
 /// MITRE's SAF CLI reads our CKL of the Ubuntu 20.04 STIG scan and counts the same open,

@@ -280,17 +280,45 @@ pub fn ato_scan(target: &Path, ds: &str, profile: &str, out: &Path) {
     );
 }
 
+/// Exclusive use of the reference target while it lives: the tests of one run (threads of one
+/// test binary) and of other processes mount `/proc` in it and run OpenSCAP inside it, and one
+/// must not unmount what another is using. An `flock` on `<target>.lock` beside the tree.
+pub struct TargetLock(#[allow(dead_code)] std::fs::File);
+
+impl TargetLock {
+    pub fn take(target: &Path) -> TargetLock {
+        let mut name = target.as_os_str().to_owned();
+        name.push(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(PathBuf::from(name))
+            .expect("the lock file beside the reference target can be opened");
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+            .expect("the reference target can be locked");
+        TargetLock(file)
+    }
+}
+
 /// Mounts `/proc` in the target for as long as it lives, as `oscap-reference.sh` does for
 /// OpenSCAP: kernel facts (sysctl, uname) are read from the tree's `/proc`, so both scanners
-/// see the same kernel.
-pub struct ProcMount(Option<PathBuf>);
+/// see the same kernel. Holds the [`TargetLock`] meanwhile.
+pub struct ProcMount {
+    proc: Option<PathBuf>,
+    _lock: TargetLock,
+}
 
 impl ProcMount {
     pub fn new(target: &Path) -> ProcMount {
+        let lock = TargetLock::take(target);
         let proc = target.join("proc");
         let mounted = Command::new("mountpoint").arg("-q").arg(&proc).status();
         if mounted.is_ok_and(|s| s.success()) {
-            return ProcMount(None);
+            return ProcMount {
+                proc: None,
+                _lock: lock,
+            };
         }
         let status = Command::new("mount")
             .args(["-t", "proc", "proc"])
@@ -301,13 +329,16 @@ impl ProcMount {
             "cannot mount proc at {}",
             proc.display()
         );
-        ProcMount(Some(proc))
+        ProcMount {
+            proc: Some(proc),
+            _lock: lock,
+        }
     }
 }
 
 impl Drop for ProcMount {
     fn drop(&mut self) {
-        if let Some(proc) = &self.0 {
+        if let Some(proc) = &self.proc {
             let _ = Command::new("umount").arg(proc).status();
         }
     }
