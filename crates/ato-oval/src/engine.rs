@@ -19,7 +19,7 @@ use ato_target::Target;
 use crate::compare::compare;
 use crate::item::{Collected, Flag, Item, Status};
 use crate::pcre::RegexCache;
-use crate::probes::{self, ObjectRequest, ProbeContext, RequestEntity, SharedCache};
+use crate::probes::{self, ItemFilter, ObjectRequest, ProbeContext, RequestEntity, SharedCache};
 use crate::result::{existence, OvalResult, Tally};
 use crate::variables::{self, Values};
 
@@ -420,7 +420,12 @@ impl<'a> Evaluator<'a> {
                 entities,
                 filters,
             } => {
+                let states = self.filter_states(filters);
+                let keeps = |item: &Item| self.passes_filters(item, &states);
                 let mut request = ObjectRequest {
+                    // With a filter state missing, nothing is filtered early; `apply_filters`
+                    // then reports the object as an error.
+                    filter: states.is_some().then(|| ItemFilter::new(&keeps)),
                     id: &object.id,
                     kind: &object.kind,
                     behaviors,
@@ -519,6 +524,28 @@ impl<'a> Evaluator<'a> {
             items.push(item);
         }
         Collected::items(items)
+    }
+
+    /// The states of an object's filters with their actions; `None` if one is not defined.
+    fn filter_states(
+        &self,
+        filters: &[ato_content::oval::Filter],
+    ) -> Option<Vec<(&'a State, FilterAction)>> {
+        filters
+            .iter()
+            .map(|f| self.defs.states.get(&f.state_ref).map(|s| (s, f.action)))
+            .collect()
+    }
+
+    /// Whether an item passes every filter, as [`Evaluator::apply_filters`] decides it.
+    fn passes_filters(&self, item: &Item, states: &Option<Vec<(&State, FilterAction)>>) -> bool {
+        states.iter().flatten().all(|(state, action)| {
+            let matches = self.item_against_state(item, state) == OvalResult::True;
+            match action {
+                FilterAction::Exclude => !matches,
+                FilterAction::Include => matches,
+            }
+        })
     }
 
     fn apply_filters(&self, mut c: Collected, filters: &[ato_content::oval::Filter]) -> Collected {

@@ -14,7 +14,7 @@ use ato_content::oval::{Check, Datatype, Family, Kind, Operation};
 use ato_target::Target;
 
 use crate::compare::{compare, CompareError};
-use crate::item::Collected;
+use crate::item::{Collected, Item};
 use crate::pcre::RegexCache;
 use crate::result::{OvalResult, Tally};
 
@@ -77,9 +77,42 @@ pub struct ObjectRequest<'a> {
     /// The `behaviors` element's attributes.
     pub behaviors: &'a [(String, String)],
     pub entities: Vec<RequestEntity>,
+    /// The object's `filter` elements, if the evaluator can apply them one item at a time. A
+    /// probe that makes many items may drop those it refuses as it makes them (see
+    /// [`ObjectRequest::keeps`]); the evaluator filters what the probe returns either way.
+    pub filter: Option<ItemFilter<'a>>,
+}
+
+/// A test that an item passes the object's filters: the states of `action="exclude"` filters
+/// do not match it and those of `action="include"` filters do.
+#[derive(Clone, Copy)]
+pub struct ItemFilter<'a> {
+    keeps: &'a dyn Fn(&Item) -> bool,
+}
+
+impl<'a> ItemFilter<'a> {
+    pub fn new(keeps: &'a dyn Fn(&Item) -> bool) -> ItemFilter<'a> {
+        ItemFilter { keeps }
+    }
+
+    /// Whether `item` passes.
+    pub fn keeps(&self, item: &Item) -> bool {
+        (self.keeps)(item)
+    }
+}
+
+impl std::fmt::Debug for ItemFilter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ItemFilter")
+    }
 }
 
 impl ObjectRequest<'_> {
+    /// Whether `item` passes the object's filters; true when the request carries none.
+    pub fn keeps(&self, item: &Item) -> bool {
+        self.filter.as_ref().is_none_or(|filter| filter.keeps(item))
+    }
+
     /// The entity named `name`, if the object has it.
     pub fn entity(&self, name: &str) -> Option<&RequestEntity> {
         self.entities.iter().find(|e| e.name == name)

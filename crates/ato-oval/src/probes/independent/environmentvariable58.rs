@@ -240,6 +240,7 @@ mod tests {
             from_variable: false,
         };
         let req = ObjectRequest {
+            filter: None,
             id: "oval:t:obj:1",
             kind: &kind,
             behaviors: &[],

@@ -31,6 +31,7 @@ mod tests {
             namespace: String::new(),
         };
         let req = ObjectRequest {
+            filter: None,
             id: "oval:t:obj:1",
             kind: &kind,
             behaviors: &[],

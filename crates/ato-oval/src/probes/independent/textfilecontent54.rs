@@ -88,7 +88,12 @@ pub fn collect(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Collected {
             for (n, m) in matches.iter().enumerate() {
                 let number = (n + 1).to_string();
                 match instance.matches(&number, ctx.regexes) {
-                    Ok(true) => items.push(tfc_item(found, &filepath, value, &number, m, &content)),
+                    Ok(true) => {
+                        let item = tfc_item(found, &filepath, value, &number, m, &content);
+                        if req.keeps(&item) {
+                            items.push(item);
+                        }
+                    }
                     Ok(false) => {}
                     Err(e) => return entity_error(req, "instance", &e),
                 }
@@ -216,6 +221,7 @@ mod tests {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect();
             let req = ObjectRequest {
+                filter: None,
                 id: "oval:test:obj:1",
                 kind: &kind,
                 behaviors: &behaviors,

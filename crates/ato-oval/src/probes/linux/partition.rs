@@ -298,6 +298,7 @@ mod tests {
         let run = |value: &str| {
             let e = RequestEntity::literal("mount_point", Operation::Equals, value);
             let req = ObjectRequest {
+                filter: None,
                 id: "oval:t:obj:1",
                 kind: &kind,
                 behaviors: &[],

@@ -234,6 +234,7 @@ pub(crate) mod tests {
             namespace: String::new(),
         };
         let req = ObjectRequest {
+            filter: None,
             id: "oval:t:obj:1",
             kind: &kind,
             behaviors: &[],

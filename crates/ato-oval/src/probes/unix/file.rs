@@ -31,17 +31,26 @@ use crate::probes::unix::walk::{self, Found};
 use crate::probes::{ObjectRequest, ProbeContext};
 
 pub fn collect(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Collected {
-    let walked = match walk::find(req, ctx) {
+    // Items the object's filters drop are dropped as they are made: on a whole-file-system
+    // walk that is almost all of them, and keeping them until the walk ends cost most of the
+    // scan's memory.
+    let mut items = Vec::new();
+    let mut found = 0usize;
+    let walked = walk::visit(req, ctx, |path| {
+        found += 1;
+        let item = file_item(path);
+        let keep = req.keeps(&item);
+        if keep {
+            items.push(item);
+        }
+        keep
+    });
+    let walked = match walked {
         Ok(walked) => walked,
         Err(collected) => return collected,
     };
-    tracing::debug!(
-        object = req.id,
-        found = walked.found.len(),
-        "file walk done"
-    );
+    tracing::debug!(object = req.id, found, kept = items.len(), "file walk done");
 
-    let items: Vec<Item> = walked.found.iter().map(file_item).collect();
     let mut collected = Collected::items(items);
     if !walked.problems.is_empty() {
         collected.flag = Flag::Incomplete;
@@ -117,7 +126,7 @@ mod tests {
 
     use super::*;
     use crate::pcre::RegexCache;
-    use crate::probes::{RequestEntity, SharedCache};
+    use crate::probes::{ItemFilter, RequestEntity, SharedCache};
 
     pub(crate) fn kind(family: Family, name: &str) -> Kind {
         Kind {
@@ -155,12 +164,22 @@ mod tests {
         }
 
         fn run(&self, behaviors: &[(&str, &str)], entities: Vec<RequestEntity>) -> Collected {
+            self.run_filtered(behaviors, entities, None)
+        }
+
+        fn run_filtered(
+            &self,
+            behaviors: &[(&str, &str)],
+            entities: Vec<RequestEntity>,
+            filter: Option<ItemFilter<'_>>,
+        ) -> Collected {
             let kind = kind(Family::Unix, "file");
             let behaviors: Vec<(String, String)> = behaviors
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect();
             let req = ObjectRequest {
+                filter,
                 id: "oval:test:obj:1",
                 kind: &kind,
                 behaviors: &behaviors,
@@ -270,6 +289,31 @@ mod tests {
         assert_eq!(item.values("size").next(), Some("10"));
         let size = item.fields.iter().find(|f| f.name == "size").unwrap();
         assert_eq!(size.datatype, Datatype::Int);
+    }
+
+    #[test]
+    fn the_filter_drops_items_as_they_are_made() {
+        let fx = Fixture::new(tree);
+        let entities = || {
+            vec![
+                lit("path", Operation::Equals, "/"),
+                lit("filename", Operation::PatternMatch, ".*"),
+            ]
+        };
+        let behaviors = [("recurse_direction", "down")];
+        let all = fx.run(&behaviors, entities());
+        let setuid = |item: &Item| item.values("suid").any(|v| v == "true");
+        let c = fx.run_filtered(&behaviors, entities(), Some(ItemFilter::new(&setuid)));
+        assert_eq!(c.flag, Flag::Complete);
+        let expected: Vec<_> = all.items.iter().filter(|i| setuid(i)).cloned().collect();
+        assert_eq!(c.items, expected);
+        // `/usr/bin/ls`, and again through the link `/bin`.
+        assert_eq!(c.items.len(), 2);
+
+        let none = |_: &Item| false;
+        let c = fx.run_filtered(&behaviors, entities(), Some(ItemFilter::new(&none)));
+        assert_eq!(c.flag, Flag::DoesNotExist);
+        assert!(c.items.is_empty());
     }
 
     #[test]
@@ -625,6 +669,7 @@ mod tests {
         for (id, probe, behaviors, entities) in objects {
             let k = kind(Family::Unix, probe);
             let req = ObjectRequest {
+                filter: None,
                 id,
                 kind: &k,
                 behaviors: &behaviors,
@@ -686,6 +731,7 @@ mod tests {
         let k = kind(Family::Unix, "file");
         let behaviors = own(&[("recurse", "directories"), ("recurse_direction", "down")]);
         let req = ObjectRequest {
+            filter: None,
             id: "all",
             kind: &k,
             behaviors: &behaviors,

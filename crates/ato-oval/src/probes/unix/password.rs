@@ -174,6 +174,7 @@ bad:x:abc:1:bad:/:/bin/sh
             namespace: String::new(),
         };
         let req = ObjectRequest {
+            filter: None,
             id: "oval:t:obj:1",
             kind: &kind,
             behaviors: &[],

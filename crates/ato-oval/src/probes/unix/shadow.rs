@@ -189,6 +189,7 @@ few:x:1
             namespace: String::new(),
         };
         let req = ObjectRequest {
+            filter: None,
             id: "oval:t:obj:1",
             kind: &kind,
             behaviors: &[],

@@ -147,6 +147,7 @@ mod tests {
         let mut e = RequestEntity::literal("filepath", Operation::Equals, paths[0]);
         e.values = paths.iter().map(|p| p.to_string()).collect();
         let req = ObjectRequest {
+            filter: None,
             id: "oval:t:obj:1",
             kind: &kind,
             behaviors: &[],

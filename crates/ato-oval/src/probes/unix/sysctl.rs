@@ -217,6 +217,7 @@ mod tests {
             namespace: String::new(),
         };
         let req = ObjectRequest {
+            filter: None,
             id: "oval:t:obj:1",
             kind: &kind,
             behaviors: &[],

@@ -33,7 +33,10 @@
 //! device numbers of the target's mount table ([`ato_target::Target::mounts`]).
 //!
 //! A path found twice (a pattern that matches nested directories, a followed link to a file)
-//! is reported once.
+//! is reported once. [`visit`] hands each path to the probe as it is found, so a probe can
+//! drop what the object's filters exclude before anything accumulates; only the paths kept are
+//! remembered for that check (a path found again has the same metadata, so it would be
+//! dropped again).
 //!
 //! # The cache
 //!
@@ -78,7 +81,8 @@ impl Found {
     }
 }
 
-/// What a walk produced: the paths found and what went wrong on the way.
+/// What a walk produced: the paths found ([`find`] only; [`visit`] hands them over one at a
+/// time) and what went wrong on the way.
 #[derive(Debug, Default)]
 pub(crate) struct Walked {
     pub found: Vec<Found>,
@@ -91,6 +95,24 @@ pub(crate) struct Walked {
 /// Finds the paths named by a request's `filepath`, or `path` and `filename`, entities and its
 /// behaviors. An `Err` is the object's whole result (a bad behavior, a bad pattern).
 pub(crate) fn find(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Result<Walked, Collected> {
+    let mut found = Vec::new();
+    let mut walked = visit(req, ctx, |f: &Found| {
+        found.push(f.clone());
+        true
+    })?;
+    walked.found = found;
+    Ok(walked)
+}
+
+/// Walks as [`find`] does, handing each path found to `keep`, in the order found, instead of
+/// collecting them; `keep` tells whether the path was kept. A path is handed over again if it
+/// is found again after `keep` refused it, never after `keep` kept it. `Walked::found` stays
+/// empty.
+pub(crate) fn visit(
+    req: &ObjectRequest<'_>,
+    ctx: &ProbeContext<'_>,
+    keep: impl FnMut(&Found) -> bool,
+) -> Result<Walked, Collected> {
     let behaviors = Behaviors::parse(req)?;
     let cache = ctx.shared.get_or_init(FsCache::default);
     let local = match behaviors.file_system {
@@ -109,7 +131,8 @@ pub(crate) fn find(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Result<Wa
         behaviors,
         local,
         out: Walked::default(),
-        seen: HashSet::new(),
+        keep,
+        kept: HashSet::new(),
     };
 
     if let Some(filepath) = req.entity("filepath") {
@@ -252,17 +275,19 @@ impl Node {
 /// The (device, inode) of the directories above an entry, for cycle detection.
 type Ancestors = Arc<Vec<(u64, u64)>>;
 
-struct Walker<'w, 'r> {
+struct Walker<'w, 'r, K> {
     req: &'w ObjectRequest<'r>,
     ctx: &'w ProbeContext<'r>,
     cache: &'w FsCache,
     behaviors: Behaviors,
     local: Option<Arc<HashSet<u64>>>,
     out: Walked,
-    seen: HashSet<(String, Option<String>)>,
+    keep: K,
+    /// The paths `keep` kept, so that a path found again is not reported twice.
+    kept: HashSet<(String, Option<String>)>,
 }
 
-impl Walker<'_, '_> {
+impl<K: FnMut(&Found) -> bool> Walker<'_, '_, K> {
     /// Phase 1 for one value of `path` or `filepath`.
     fn match_phase(&mut self, entity: &RequestEntity, target: Target<'_>) -> Result<(), Collected> {
         let Some(value) = entity.values.first() else {
@@ -527,12 +552,18 @@ impl Walker<'_, '_> {
     }
 
     fn emit(&mut self, path: String, filename: Option<String>, stat: FileStat) {
-        if self.seen.insert((path.clone(), filename.clone())) {
-            self.out.found.push(Found {
-                path,
-                filename,
-                stat,
-            });
+        let key = (path, filename);
+        if self.kept.contains(&key) {
+            return;
+        }
+        let (path, filename) = key;
+        let found = Found {
+            path,
+            filename,
+            stat,
+        };
+        if (self.keep)(&found) {
+            self.kept.insert((found.path, found.filename));
         }
     }
 
