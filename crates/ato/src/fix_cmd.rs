@@ -1,13 +1,11 @@
 //! `ato fix`: a remediation script (bash) or playbook (Ansible) from the content's fixes, for a
 //! profile's selected rules or for the rules that failed in a scan.
 
-use std::collections::HashSet;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
-use ato_content::xccdf::Benchmark;
+use anyhow::{Context, Result};
 use ato_content::{Content, LoadOptions};
 use ato_xccdf::fix::{self, FixRequest, FixType, Header, ScanFailures};
 use clap::Args;
@@ -77,7 +75,7 @@ pub fn run(args: FixArgs) -> Result<ExitCode> {
         (None, None) => None,
     };
     let policy = ato_xccdf::resolve(bench, profile)?;
-    let only_rules = rule_ids(bench, &args.rules)?;
+    let only_rules = crate::rule_ids(bench, &args.rules)?;
     let fix_type = match args.fix_type {
         FixTypeArg::Bash => FixType::Bash,
         FixTypeArg::Ansible => FixType::Ansible,
@@ -147,26 +145,4 @@ fn report(plan: &fix::Plan<'_>, failures: Option<&ScanFailures>, to: &str) {
         "ato: wrote {fixed} fixes{scope} to {to}; {manual} rules without {} need manual work",
         plan.fix_type.a_fix()
     );
-}
-
-/// Full rule ids for names given as full ids or short names (`_rule_` suffixes).
-fn rule_ids(bench: &Benchmark, names: &[String]) -> Result<HashSet<String>> {
-    let rules = bench.rules();
-    let mut out = HashSet::new();
-    for name in names {
-        let found = rules.iter().find(|r| {
-            r.base.id == *name
-                || r.base
-                    .id
-                    .rsplit_once("_rule_")
-                    .is_some_and(|(_, short)| short == name)
-        });
-        match found {
-            Some(r) => {
-                out.insert(r.base.id.clone());
-            }
-            None => bail!("no rule `{name}` in benchmark `{}`", bench.id),
-        }
-    }
-    Ok(out)
 }

@@ -383,7 +383,10 @@ fn default_profile(bench: &ato_content::xccdf::Benchmark) -> Option<&ato_content
 }
 
 /// Full rule ids for names given as full ids or short names.
-fn rule_ids(bench: &ato_content::xccdf::Benchmark, names: &[String]) -> Result<HashSet<String>> {
+pub(crate) fn rule_ids(
+    bench: &ato_content::xccdf::Benchmark,
+    names: &[String],
+) -> Result<HashSet<String>> {
     let mut out = HashSet::new();
     let rules = bench.rules();
     for name in names {
