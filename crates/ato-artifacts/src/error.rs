@@ -23,6 +23,10 @@ pub enum ArtifactError {
     },
     #[error("cannot use `{path}`: {message}")]
     Format { path: PathBuf, message: String },
+    #[error("cannot make the POA&M workbook")]
+    Xlsx(#[source] rust_xlsxwriter::XlsxError),
+    #[error("cannot write CSV")]
+    Csv(#[source] csv::Error),
     #[error(transparent)]
     Content(#[from] ato_content::ContentError),
 }

@@ -1,0 +1,676 @@
+//! Plans of Action and Milestones from scan results, in the column layout of eMASS's RMF POA&M
+//! import template: one item per open finding (a failed rule) or per control.
+//!
+//! The workbook keeps the template's layout: the classification banner on row 1, the header
+//! block on rows 2 to 6, the column headers on row 7 (with the template's stray duplicate in
+//! column A and its odd spaces) and the items from row 8. Every column eMASS requires of an
+//! `Ongoing` item is filled: status, scheduled completion date, Office/Org, vulnerability
+//! description, source identifying the vulnerability, resources and a first milestone.
+//!
+//! Severity follows the DISA category of the rule (high, medium, low: CAT I, II, III). The risk
+//! columns (relevance of threat, likelihood, impact, residual risk) are derived from that
+//! category as well: a scan says nothing of threats or mitigations, so they are the starting
+//! point of a risk analysis, not its result. The scheduled completion date is the scan date
+//! plus the days the policy gives the category.
+
+use std::collections::BTreeMap;
+
+use ato_content::xccdf::Rule;
+use ato_xccdf::XccdfResult;
+use jiff::civil::Date;
+use jiff::ToSpan;
+use rust_xlsxwriter::{DataValidation, ExcelDateTime, Format, FormatAlign, Workbook, XlsxError};
+
+use crate::controls::{map_rule, RuleControls};
+use crate::error::ArtifactError;
+use crate::results::ScanResults;
+
+/// The column headers of row 7, columns A to V, exactly as the template spells them.
+pub const HEADERS: [&str; 22] = [
+    "Control Vulnerability Description",
+    "POA&M Item ID",
+    "Control Vulnerability Description",
+    "Security Control Number (NC/NA controls only)",
+    "Office/Org",
+    "Security Checks",
+    "Resources Required",
+    "Scheduled Completion Date",
+    "Milestone with Completion Dates",
+    "Milestone Changes",
+    "Source Identifying Vulnerability ",
+    "Status",
+    "Comments",
+    " Raw Severity",
+    "Mitigations",
+    "Severity",
+    "Relevance of Threat",
+    "Likelihood",
+    "Impact",
+    "Impact Description",
+    "Residual Risk Level",
+    "Recommendations",
+];
+
+/// The template's column widths, A to V.
+const WIDTHS: [f64; 22] = [
+    17.2, 14.5, 34.5, 18.5, 18.5, 18.5, 15.5, 25.5, 15.2, 16.0, 21.5, 24.7, 25.2, 17.2, 16.2, 19.0,
+    19.0, 19.0, 19.0, 27.5, 19.0, 30.5,
+];
+
+/// The classification banner of row 1.
+pub const BANNER: &str = "***** UNCLASSIFIED//FOR OFFICIAL USE ONLY *****";
+
+/// The row (0-based) of the column headers; items start on the next one.
+pub const HEADER_ROW: u32 = 6;
+
+/// eMASS's limit on the description, comments, mitigations and recommendation texts.
+const TEXT_LIMIT: usize = 2000;
+
+/// eMASS's limit on Resources Required.
+const RESOURCES_LIMIT: usize = 250;
+
+/// The columns eMASS requires of an `Ongoing` item, by header (row 7, 0-based column).
+pub const REQUIRED_FOR_ONGOING: [usize; 7] = [2, 4, 6, 7, 8, 10, 11];
+
+/// What an item is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Per {
+    /// One item per failed rule.
+    #[default]
+    Finding,
+    /// One item per NIST SP 800-53 control with a failed rule.
+    Control,
+}
+
+/// Days from the scan to the scheduled completion, by DISA category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub cat1_days: u32,
+    pub cat2_days: u32,
+    pub cat3_days: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            cat1_days: 30,
+            cat2_days: 90,
+            cat3_days: 180,
+        }
+    }
+}
+
+impl Policy {
+    fn days(&self, cat: Category) -> u32 {
+        match cat {
+            Category::I => self.cat1_days,
+            Category::II => self.cat2_days,
+            Category::III => self.cat3_days,
+        }
+    }
+}
+
+/// What a POA&M is made with besides the results.
+#[derive(Debug, Clone)]
+pub struct PoamOptions {
+    pub per: Per,
+    pub policy: Policy,
+    /// The date the scheduled completion dates count from; default: the scan's start.
+    pub scan_date: Option<Date>,
+    /// Office/Org: "Organization, First Last, Phone, Email"; at least the organization.
+    pub office_org: String,
+    /// Resources Required.
+    pub resources: String,
+}
+
+impl Default for PoamOptions {
+    fn default() -> PoamOptions {
+        PoamOptions {
+            per: Per::Finding,
+            policy: Policy::default(),
+            scan_date: None,
+            office_org: "System Owner".to_string(),
+            resources: "System administrator time to apply and verify the fix; no funding needed"
+                .to_string(),
+        }
+    }
+}
+
+/// A DISA severity category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Category {
+    I,
+    II,
+    III,
+}
+
+impl Category {
+    /// The category of an XCCDF severity: high is CAT I, medium and unknown CAT II, low and
+    /// info CAT III.
+    pub fn of_severity(severity: &str) -> Category {
+        match severity.trim().to_ascii_lowercase().as_str() {
+            "high" => Category::I,
+            "low" | "info" => Category::III,
+            _ => Category::II,
+        }
+    }
+
+    /// The Raw Severity value: `I`, `II` or `III`.
+    pub fn raw(self) -> &'static str {
+        match self {
+            Category::I => "I",
+            Category::II => "II",
+            Category::III => "III",
+        }
+    }
+
+    /// The five-level risk value eMASS uses for severity, likelihood and impact.
+    pub fn level(self) -> &'static str {
+        match self {
+            Category::I => "High",
+            Category::II => "Moderate",
+            Category::III => "Low",
+        }
+    }
+
+    fn impact_description(self) -> &'static str {
+        match self {
+            Category::I => {
+                "CAT I: exploiting it directly and immediately results in loss of \
+                 confidentiality, availability or integrity."
+            }
+            Category::II => {
+                "CAT II: exploiting it has a potential to result in loss of confidentiality, \
+                 availability or integrity."
+            }
+            Category::III => {
+                "CAT III: it degrades measures that protect against loss of confidentiality, \
+                 availability or integrity."
+            }
+        }
+    }
+}
+
+/// One POA&M item; the fields are the template's columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoamItem {
+    pub description: String,
+    /// Control acronym (`CM-6`); empty for a system-level item.
+    pub control: String,
+    pub ccis: Vec<String>,
+    pub office_org: String,
+    /// STIG rule ids, STIG ids or XCCDF rule ids, `; `-separated in the sheet.
+    pub security_checks: Vec<String>,
+    pub resources: String,
+    pub scheduled_completion: Date,
+    /// Milestones, each with its date after the text; the first is on the item's row.
+    pub milestones: Vec<String>,
+    pub source: String,
+    pub status: &'static str,
+    pub comments: String,
+    pub category: Category,
+    pub mitigations: String,
+    pub impact_description: String,
+    pub recommendations: String,
+    /// The XCCDF rules of the item.
+    pub rules: Vec<String>,
+}
+
+/// A POA&M: its items and the header block's values.
+#[derive(Debug, Clone)]
+pub struct Poam {
+    pub items: Vec<PoamItem>,
+    pub date_exported: Date,
+    pub exported_by: String,
+    pub system_name: String,
+}
+
+/// A failed rule with what an item needs of it.
+struct Open<'a> {
+    rule: &'a Rule,
+    controls: RuleControls,
+    category: Category,
+    fix_text: String,
+    description: String,
+}
+
+/// Builds the POA&M of a scan: an item per failed rule (or per control with failed rules),
+/// in the order of the results (of the controls).
+pub fn poam(results: &ScanResults, options: &PoamOptions) -> Poam {
+    let scan_date = options
+        .scan_date
+        .or_else(|| date_of(&results.test_result.start_time))
+        .unwrap_or_else(|| {
+            jiff::Timestamp::now()
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .date()
+        });
+    let open = open_findings(results);
+    let source = source(results, scan_date);
+    let items = match options.per {
+        Per::Finding => open
+            .iter()
+            .map(|o| finding_item(o, options, scan_date, &source))
+            .collect(),
+        Per::Control => control_items(&open, options, scan_date, &source),
+    };
+    Poam {
+        items,
+        date_exported: scan_date,
+        exported_by: format!("ato {}", env!("CARGO_PKG_VERSION")),
+        system_name: results.test_result.target.clone(),
+    }
+}
+
+fn open_findings(results: &ScanResults) -> Vec<Open<'_>> {
+    let rules = results.benchmark.rules();
+    let by_id: BTreeMap<&str, &Rule> = rules.iter().map(|r| (r.base.id.as_str(), *r)).collect();
+    results
+        .test_result
+        .rule_results
+        .iter()
+        .filter(|rr| rr.result == XccdfResult::Fail)
+        .filter_map(|rr| {
+            let rule = *by_id.get(rr.rule_id.as_str())?;
+            let text = results.texts.get(&rr.rule_id);
+            Some(Open {
+                rule,
+                controls: map_rule(rule, &rr.idents),
+                category: Category::of_severity(&rr.severity),
+                fix_text: text.map(|t| t.fix_text.clone()).unwrap_or_default(),
+                description: text.map(|t| t.description.clone()).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// The date of an XCCDF timestamp (`2026-12-03T16:21:18+00:00`).
+fn date_of(timestamp: &str) -> Option<Date> {
+    timestamp.get(..10)?.parse().ok()
+}
+
+fn source(results: &ScanResults, date: Date) -> String {
+    let b = &results.benchmark;
+    let profile = results
+        .test_result
+        .profile
+        .as_deref()
+        .map(|p| format!(", profile {p}"))
+        .unwrap_or_default();
+    format!(
+        "SCAP scan by {} of {}: {} {}{profile}, {}",
+        scanner(results),
+        non_empty(&results.test_result.target, "the target"),
+        b.title.trim(),
+        b.version.trim(),
+        us_date(date)
+    )
+}
+
+/// The scanner named by the TestResult's `test-system` (`cpe:/a:ato:ato:0.1.0`).
+fn scanner(results: &ScanResults) -> String {
+    let cpe = results.test_result.test_system.trim();
+    let parts: Vec<&str> = cpe.split(':').collect();
+    match parts.as_slice() {
+        ["cpe", "/a", _, product, version, ..] => format!("{product} {version}"),
+        ["cpe", "/a", _, product] => (*product).to_string(),
+        _ if !cpe.is_empty() => cpe.to_string(),
+        _ => "an XCCDF scanner".to_string(),
+    }
+}
+
+fn finding_item(o: &Open<'_>, options: &PoamOptions, scan_date: Date, source: &str) -> PoamItem {
+    let scheduled = due(scan_date, options.policy.days(o.category));
+    let title = o.rule.base.title.trim();
+    let mut description = format!("Rule title: {title}");
+    if !o.description.is_empty() {
+        description.push_str("\n\n");
+        description.push_str(&o.description);
+    }
+    PoamItem {
+        description: limit(&description, TEXT_LIMIT),
+        control: o.controls.nist.first().cloned().unwrap_or_default(),
+        ccis: o.controls.ccis.clone(),
+        office_org: options.office_org.clone(),
+        security_checks: security_checks(&o.controls),
+        resources: limit(&options.resources, RESOURCES_LIMIT),
+        scheduled_completion: scheduled,
+        milestones: vec![milestone(scheduled)],
+        source: limit(source, TEXT_LIMIT),
+        status: "Ongoing",
+        comments: limit(&comments_of(&[o]), TEXT_LIMIT),
+        category: o.category,
+        mitigations: String::new(),
+        impact_description: o.category.impact_description().to_string(),
+        recommendations: limit(
+            non_empty(&o.fix_text, "Apply the rule's remediation and scan again."),
+            TEXT_LIMIT,
+        ),
+        rules: vec![o.controls.rule_id.clone()],
+    }
+}
+
+fn control_items(
+    open: &[Open<'_>],
+    options: &PoamOptions,
+    scan_date: Date,
+    source: &str,
+) -> Vec<PoamItem> {
+    let mut by_control: BTreeMap<(u8, String), Vec<&Open<'_>>> = BTreeMap::new();
+    for o in open {
+        // A rule with no control makes a system-level item, listed last.
+        let key = match o.controls.nist.first() {
+            Some(c) => (0, c.clone()),
+            None => (1, String::new()),
+        };
+        by_control.entry(key).or_default().push(o);
+    }
+    by_control
+        .into_iter()
+        .map(|((_, control), rules)| {
+            let category = rules
+                .iter()
+                .map(|o| o.category)
+                .min()
+                .unwrap_or(Category::II);
+            let scheduled = due(scan_date, options.policy.days(category));
+            let titles: Vec<String> = rules
+                .iter()
+                .map(|o| format!("- {}", o.rule.base.title.trim()))
+                .collect();
+            let description = format!(
+                "{} failed rule{}:\n{}",
+                rules.len(),
+                if rules.len() == 1 { "" } else { "s" },
+                titles.join("\n")
+            );
+            let fixes: Vec<String> = rules
+                .iter()
+                .filter(|o| !o.fix_text.is_empty())
+                .map(|o| format!("{}: {}", o.rule.base.title.trim(), o.fix_text))
+                .collect();
+            let mut ccis: Vec<String> = rules
+                .iter()
+                .flat_map(|o| o.controls.ccis.iter().cloned())
+                .collect();
+            ccis.sort();
+            ccis.dedup();
+            PoamItem {
+                description: limit(&description, TEXT_LIMIT),
+                control,
+                ccis,
+                office_org: options.office_org.clone(),
+                security_checks: rules
+                    .iter()
+                    .flat_map(|o| security_checks(&o.controls))
+                    .collect(),
+                resources: limit(&options.resources, RESOURCES_LIMIT),
+                scheduled_completion: scheduled,
+                milestones: vec![milestone(scheduled)],
+                source: limit(source, TEXT_LIMIT),
+                status: "Ongoing",
+                comments: limit(&comments_of(&rules), TEXT_LIMIT),
+                category,
+                mitigations: String::new(),
+                impact_description: category.impact_description().to_string(),
+                recommendations: limit(
+                    &if fixes.is_empty() {
+                        "Apply the rules' remediations and scan again.".to_string()
+                    } else {
+                        fixes.join("\n\n")
+                    },
+                    TEXT_LIMIT,
+                ),
+                rules: rules.iter().map(|o| o.controls.rule_id.clone()).collect(),
+            }
+        })
+        .collect()
+}
+
+/// The checks eMASS knows: DISA rule ids, else STIG ids, else the XCCDF rule id.
+fn security_checks(c: &RuleControls) -> Vec<String> {
+    if !c.disa_rule_ids.is_empty() {
+        c.disa_rule_ids.clone()
+    } else if !c.stig_ids.is_empty() {
+        c.stig_ids.clone()
+    } else {
+        vec![c.rule_id.clone()]
+    }
+}
+
+/// The identifiers the template has no column for: CCIs, every mapped control, the rules.
+fn comments_of(open: &[&Open<'_>]) -> String {
+    let mut ccis: Vec<&str> = Vec::new();
+    let mut nist: Vec<&str> = Vec::new();
+    let mut rules: Vec<&str> = Vec::new();
+    for o in open {
+        ccis.extend(o.controls.ccis.iter().map(String::as_str));
+        nist.extend(o.controls.nist.iter().map(String::as_str));
+        rules.push(&o.controls.rule_id);
+    }
+    for v in [&mut ccis, &mut nist] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    let list = |v: &[&str]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    format!(
+        "CCI: {}. NIST SP 800-53: {}. XCCDF rule: {}.",
+        list(&ccis),
+        list(&nist),
+        rules.join(", ")
+    )
+}
+
+fn milestone(date: Date) -> String {
+    format!(
+        "Apply the recommended fix, scan again and confirm the rule passes {}",
+        us_date(date)
+    )
+}
+
+fn due(from: Date, days: u32) -> Date {
+    from.checked_add(i64::from(days).days()).unwrap_or(from)
+}
+
+/// `MM/DD/YYYY`, as the template writes dates.
+pub fn us_date(d: Date) -> String {
+    format!("{:02}/{:02}/{:04}", d.month(), d.day(), d.year())
+}
+
+fn non_empty<'a>(s: &'a str, default: &'a str) -> &'a str {
+    if s.trim().is_empty() {
+        default
+    } else {
+        s
+    }
+}
+
+/// `s` cut to `max` characters, the cut marked with an ellipsis.
+fn limit(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+impl PoamItem {
+    /// The item's cells on its first row, columns A to V, dates as `MM/DD/YYYY`.
+    pub fn cells(&self) -> [String; 22] {
+        [
+            String::new(),
+            String::new(),
+            self.description.clone(),
+            self.control.clone(),
+            self.office_org.clone(),
+            self.security_checks.join("; "),
+            self.resources.clone(),
+            us_date(self.scheduled_completion),
+            self.milestones.first().cloned().unwrap_or_default(),
+            String::new(),
+            self.source.clone(),
+            self.status.to_string(),
+            self.comments.clone(),
+            self.category.raw().to_string(),
+            self.mitigations.clone(),
+            self.category.level().to_string(),
+            self.category.level().to_string(),
+            self.category.level().to_string(),
+            self.category.level().to_string(),
+            self.impact_description.clone(),
+            self.category.level().to_string(),
+            self.recommendations.clone(),
+        ]
+    }
+}
+
+impl Poam {
+    /// The workbook: sheet `POA&M` in the template's layout.
+    pub fn xlsx(&self) -> Result<Vec<u8>, ArtifactError> {
+        self.build_xlsx().map_err(ArtifactError::Xlsx)
+    }
+
+    fn build_xlsx(&self) -> Result<Vec<u8>, XlsxError> {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.set_name("POA&M")?;
+        let banner = Format::new().set_bold().set_align(FormatAlign::Center);
+        let label = Format::new().set_bold();
+        let header = Format::new().set_bold().set_text_wrap();
+        let wrap = Format::new().set_text_wrap();
+        let date = Format::new().set_num_format("mm/dd/yyyy");
+        for (col, w) in (0u16..).zip(WIDTHS) {
+            ws.set_column_width(col, w)?;
+        }
+
+        ws.merge_range(0, 0, 0, 21, BANNER, &banner)?;
+        let block: [(u32, u16, u16, u32, &str); 10] = [
+            (1, 0, 2, 1, "Date Exported:"),
+            (2, 0, 2, 2, "Exported By:"),
+            (3, 0, 2, 3, "DoD Component:"),
+            (4, 0, 2, 4, "System / Project Name:"),
+            (5, 0, 2, 5, "DoD IT Registration No:"),
+            (1, 9, 9, 2, "System Type:"),
+            (1, 12, 12, 2, "OMB Project ID:"),
+            (3, 9, 9, 3, "POC Name:"),
+            (4, 9, 9, 4, "POC Phone:"),
+            (5, 9, 9, 5, "POC E-Mail:"),
+        ];
+        for (row, first, last, last_row, text) in block {
+            if first == last && last_row == row {
+                ws.write_string_with_format(row, first, text, &label)?;
+            } else {
+                ws.merge_range(row, first, last_row, last, text, &label)?;
+            }
+        }
+        ws.write_string_with_format(4, 12, "Security Costs:", &label)?;
+        ws.merge_range(1, 3, 1, 8, &us_date(self.date_exported), &Format::new())?;
+        ws.merge_range(2, 3, 2, 8, &self.exported_by, &Format::new())?;
+        ws.merge_range(3, 3, 3, 8, "", &Format::new())?;
+        ws.merge_range(4, 3, 4, 8, &self.system_name, &Format::new())?;
+        ws.merge_range(5, 3, 5, 8, "", &Format::new())?;
+
+        for (col, h) in (0u16..).zip(HEADERS) {
+            ws.write_string_with_format(HEADER_ROW, col, h, &header)?;
+        }
+        ws.set_freeze_panes(HEADER_ROW + 1, 0)?;
+
+        let mut row = HEADER_ROW + 1;
+        for item in &self.items {
+            for (col, cell) in (0u16..).zip(item.cells()) {
+                if col == 7 {
+                    let d = item.scheduled_completion;
+                    let when = ExcelDateTime::from_ymd(
+                        u16::try_from(d.year()).unwrap_or(1900),
+                        u8::try_from(d.month()).unwrap_or(1),
+                        u8::try_from(d.day()).unwrap_or(1),
+                    )?;
+                    ws.write_datetime_with_format(row, col, &when, &date)?;
+                } else if !cell.is_empty() {
+                    ws.write_string_with_format(row, col, cell, &wrap)?;
+                }
+            }
+            for m in item.milestones.iter().skip(1) {
+                row += 1;
+                ws.write_string_with_format(row, 8, m, &wrap)?;
+            }
+            row += 1;
+        }
+
+        let last = (HEADER_ROW + 1)
+            .max(row.saturating_sub(1))
+            .max(HEADER_ROW + 500);
+        let status = DataValidation::new().allow_list_strings(&[
+            "Completed",
+            "Ongoing",
+            "Not Applicable",
+            "Archived",
+            "Risk Accepted",
+        ])?;
+        ws.add_data_validation(HEADER_ROW + 1, 11, last, 11, &status)?;
+        let raw = DataValidation::new().allow_list_strings(&["I", "II", "III"])?;
+        ws.add_data_validation(HEADER_ROW + 1, 13, last, 13, &raw)?;
+        let levels = ["Very Low", "Low", "Moderate", "High", "Very High"];
+        for col in [15u16, 16, 17, 18, 20] {
+            let v = DataValidation::new().allow_list_strings(&levels)?;
+            ws.add_data_validation(HEADER_ROW + 1, col, last, col, &v)?;
+        }
+        wb.save_to_buffer()
+    }
+
+    /// CSV (RFC 4180): the template's column headers, then one line per item row.
+    pub fn csv(&self) -> Result<Vec<u8>, ArtifactError> {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        w.write_record(HEADERS).map_err(ArtifactError::Csv)?;
+        for item in &self.items {
+            w.write_record(item.cells()).map_err(ArtifactError::Csv)?;
+            for m in item.milestones.iter().skip(1) {
+                let mut cells: [&str; 22] = [""; 22];
+                cells[8] = m;
+                w.write_record(cells).map_err(ArtifactError::Csv)?;
+            }
+        }
+        w.into_inner()
+            .map_err(|e| ArtifactError::Csv(csv::Error::from(e.into_error())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn categories_from_severities() {
+        assert_eq!(Category::of_severity("high"), Category::I);
+        assert_eq!(Category::of_severity("medium"), Category::II);
+        assert_eq!(Category::of_severity("unknown"), Category::II);
+        assert_eq!(Category::of_severity("low"), Category::III);
+        assert_eq!(Category::I.raw(), "I");
+        assert_eq!(Category::III.level(), "Low");
+    }
+
+    #[test]
+    fn due_dates_follow_the_policy() {
+        let from: Date = "2026-12-03".parse().unwrap();
+        let p = Policy::default();
+        assert_eq!(due(from, p.days(Category::I)).to_string(), "2027-01-02");
+        assert_eq!(us_date(from), "12/03/2026");
+        assert_eq!(date_of("2026-12-03T16:21:18+00:00"), Some(from));
+    }
+
+    #[test]
+    fn long_texts_are_cut_to_the_emass_limit() {
+        let s = "x".repeat(3000);
+        assert_eq!(limit(&s, TEXT_LIMIT).chars().count(), TEXT_LIMIT);
+        assert_eq!(limit("short", TEXT_LIMIT), "short");
+    }
+}

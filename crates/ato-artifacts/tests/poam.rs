@@ -1,0 +1,179 @@
+//! The eMASS POA&M of a scan, read back: the xlsx with calamine (and LibreOffice where it is
+//! installed), the CSV with the csv crate. One row per failed rule, the template's header rows,
+//! and every column eMASS requires of an `Ongoing` item filled.
+
+use std::io::Cursor;
+use std::path::PathBuf;
+use std::process::Command;
+
+use ato_artifacts::poam::{self, Per, PoamOptions, BANNER, HEADERS, HEADER_ROW};
+use ato_artifacts::results::ScanResults;
+use ato_xccdf::XccdfResult;
+use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
+
+fn mini_results() -> ScanResults {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini-results.xml");
+    ScanResults::load(&path).unwrap()
+}
+
+fn failed(results: &ScanResults) -> usize {
+    results
+        .test_result
+        .rule_results
+        .iter()
+        .filter(|r| r.result == XccdfResult::Fail)
+        .count()
+}
+
+/// The data rows of the `POA&M` sheet of `xlsx`, each as 22 strings (dates as numbers).
+fn sheet_rows(xlsx: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut wb: Xlsx<_> = open_workbook_from_rs(Cursor::new(xlsx.to_vec())).unwrap();
+    let range = wb.worksheet_range("POA&M").unwrap();
+    let cell = |r: u32, c: u32| match range.get_value((r, c)) {
+        None | Some(Data::Empty) => String::new(),
+        Some(Data::DateTime(d)) => d.as_f64().to_string(),
+        Some(v) => v.to_string(),
+    };
+    assert_eq!(cell(0, 0), BANNER);
+    assert_eq!(cell(1, 0), "Date Exported:");
+    assert_eq!(cell(5, 9), "POC E-Mail:");
+    let headers: Vec<String> = (0..22).map(|c| cell(HEADER_ROW, c)).collect();
+    let (end, _) = range.end().unwrap();
+    let rows = (HEADER_ROW + 1..=end)
+        .map(|r| (0..22).map(|c| cell(r, c)).collect())
+        .collect();
+    (headers, rows)
+}
+
+/// The columns eMASS requires of an Ongoing item, and those the issue asks to fill: control,
+/// description, Office/Org, checks, resources, date, milestone, source, status, raw severity,
+/// severity, relevance, likelihood, impact, impact description, residual risk,
+/// recommendations.
+const FILLED: [usize; 18] = [
+    2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 15, 16, 17, 18, 19, 20, 21,
+];
+
+#[test]
+fn xlsx_has_one_row_per_open_finding_with_required_columns() {
+    let results = mini_results();
+    let p = poam::poam(&results, &PoamOptions::default());
+    assert_eq!(p.items.len(), failed(&results));
+    assert!(!p.items.is_empty());
+    let (headers, rows) = sheet_rows(&p.xlsx().unwrap());
+    assert_eq!(headers, HEADERS);
+    assert_eq!(rows.len(), failed(&results));
+    for row in &rows {
+        for c in FILLED {
+            assert!(
+                !row[c].trim().is_empty(),
+                "column {} empty in {row:?}",
+                HEADERS[c]
+            );
+        }
+        assert_eq!(row[11], "Ongoing");
+        assert!(["I", "II", "III"].contains(&row[13].as_str()));
+        assert!(row[10].contains("SCAP scan"), "{}", row[10]);
+        assert!(row[12].contains("CCI-"), "{}", row[12]);
+        // Excel serial date after 2020.
+        assert!(row[7].parse::<f64>().unwrap() > 43831.0, "{}", row[7]);
+    }
+}
+
+#[test]
+fn scheduled_dates_follow_the_category_policy() {
+    let results = mini_results();
+    let options = PoamOptions {
+        scan_date: Some("2026-01-01".parse().unwrap()),
+        ..PoamOptions::default()
+    };
+    let p = poam::poam(&results, &options);
+    for item in &p.items {
+        let days = match item.category.raw() {
+            "I" => 30,
+            "II" => 90,
+            _ => 180,
+        };
+        let from: jiff::civil::Date = "2026-01-01".parse().unwrap();
+        assert_eq!((item.scheduled_completion - from).get_days(), days);
+        assert!(item.milestones[0].ends_with(&poam::us_date(item.scheduled_completion)));
+    }
+}
+
+#[test]
+fn per_control_items_cover_every_failed_rule_once_per_control() {
+    let results = mini_results();
+    let options = PoamOptions {
+        per: Per::Control,
+        ..PoamOptions::default()
+    };
+    let p = poam::poam(&results, &options);
+    let mut rules: Vec<&String> = p.items.iter().flat_map(|i| &i.rules).collect();
+    rules.sort();
+    rules.dedup();
+    assert_eq!(rules.len(), failed(&results));
+    let mut controls: Vec<&String> = p.items.iter().map(|i| &i.control).collect();
+    let n = controls.len();
+    controls.dedup();
+    assert_eq!(controls.len(), n);
+}
+
+#[test]
+fn csv_has_the_headers_and_one_line_per_item() {
+    let results = mini_results();
+    let p = poam::poam(&results, &PoamOptions::default());
+    let bytes = p.csv().unwrap();
+    let mut r = csv::Reader::from_reader(bytes.as_slice());
+    let headers: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(headers, HEADERS);
+    let records: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), failed(&results));
+    for rec in &records {
+        for c in FILLED {
+            assert!(!rec[c].is_empty(), "column {} empty", HEADERS[c]);
+        }
+    }
+}
+
+/// LibreOffice opens the workbook and converts it to CSV with the same rows. Skipped when
+/// LibreOffice is not installed, in CI too: CI does not install it.
+#[test]
+fn libreoffice_opens_the_workbook() {
+    let Some(soffice) = ["libreoffice", "soffice"].into_iter().find(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) else {
+        eprintln!("skipped: LibreOffice is not installed");
+        return;
+    };
+    let results = mini_results();
+    let p = poam::poam(&results, &PoamOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = dir.path().join("poam.xlsx");
+    std::fs::write(&xlsx, p.xlsx().unwrap()).unwrap();
+    let out = Command::new(soffice)
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            dir.path().join("profile").display()
+        ))
+        .args(["--headless", "--convert-to", "csv", "--outdir"])
+        .arg(dir.path())
+        .arg(&xlsx)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.path().join("poam.csv")).unwrap();
+    assert!(text.starts_with(BANNER), "{text}");
+    assert!(text.contains("Ongoing"));
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), HEADER_ROW as usize + 1 + failed(&results));
+}
