@@ -678,7 +678,7 @@ impl<'a> Evaluator<'a> {
                 let mut datatype = Datatype::String;
                 for item in &collected.items {
                     let mut found = false;
-                    for f in item.fields.iter().filter(|f| &f.name == item_field) {
+                    for f in item.fields.iter().filter(|f| f.name == item_field) {
                         found = true;
                         if record_field.is_some() {
                             return Values::error(format!(

@@ -29,7 +29,9 @@ impl Status {
 /// name: that is how OVAL gives an entity several values.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Field {
-    pub name: String,
+    /// The entity's name, from the probe's schema (a probe makes many items with the same
+    /// names, so they are not allocated for each).
+    pub name: &'static str,
     pub datatype: Datatype,
     pub value: String,
     pub status: Status,
@@ -54,19 +56,24 @@ impl Item {
     }
 
     /// Adds a field with the given datatype.
-    pub fn field(mut self, name: &str, datatype: Datatype, value: impl Into<String>) -> Item {
+    pub fn field(
+        mut self,
+        name: &'static str,
+        datatype: Datatype,
+        value: impl Into<String>,
+    ) -> Item {
         self.push(name, datatype, value);
         self
     }
 
     /// Adds a string field.
-    pub fn string(self, name: &str, value: impl Into<String>) -> Item {
+    pub fn string(self, name: &'static str, value: impl Into<String>) -> Item {
         self.field(name, Datatype::String, value)
     }
 
-    pub fn push(&mut self, name: &str, datatype: Datatype, value: impl Into<String>) {
+    pub fn push(&mut self, name: &'static str, datatype: Datatype, value: impl Into<String>) {
         self.fields.push(Field {
-            name: name.to_string(),
+            name,
             datatype,
             value: value.into(),
             status: Status::Exists,
@@ -74,9 +81,9 @@ impl Item {
     }
 
     /// Adds a field whose value could not be had (`status="does not exist"` etc.).
-    pub fn push_status(&mut self, name: &str, datatype: Datatype, status: Status) {
+    pub fn push_status(&mut self, name: &'static str, datatype: Datatype, status: Status) {
         self.fields.push(Field {
-            name: name.to_string(),
+            name,
             datatype,
             value: String::new(),
             status,

@@ -514,7 +514,7 @@ impl Walk<'_> {
                         .fields
                         .iter()
                         .map(|f| FieldEntry {
-                            name: f.name.clone(),
+                            name: f.name.to_string(),
                             datatype: f.datatype.as_str(),
                             status: f.status.as_str(),
                             value: f.value.clone(),

@@ -267,7 +267,7 @@ mod tests {
         assert_eq!(c.flag, Flag::Complete);
         assert_eq!(c.items.len(), 3);
         let first = &c.items[0];
-        let names: Vec<&str> = first.fields.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = first.fields.iter().map(|f| f.name).collect();
         assert_eq!(
             names,
             [

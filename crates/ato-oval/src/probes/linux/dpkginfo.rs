@@ -335,7 +335,7 @@ Architecture: amd64
     fn fields(item: &Item) -> Vec<(String, String)> {
         item.fields
             .iter()
-            .map(|f| (f.name.clone(), f.value.clone()))
+            .map(|f| (f.name.to_string(), f.value.clone()))
             .collect()
     }
 

@@ -252,7 +252,7 @@ mod tests {
         assert_eq!(c.flag, Flag::Complete);
         assert_eq!(c.items.len(), 1);
         let item = &c.items[0];
-        let names: Vec<&str> = item.fields.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = item.fields.iter().map(|f| f.name).collect();
         assert_eq!(
             names,
             [
