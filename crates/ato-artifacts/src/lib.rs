@@ -24,6 +24,7 @@ pub mod controls;
 mod error;
 pub mod ids;
 pub mod merge;
+pub mod oscal;
 pub mod poam;
 pub mod results;
 pub mod stig;
