@@ -826,7 +826,18 @@ fn branch_leads(body: &str, max: usize) -> Vec<String> {
             }
             '[' | '.' | '^' | '$' | ')' | '|' | '?' | '*' | '+' | '{' => break,
             c => {
-                // `c+` still begins with `c`; `c?`, `c*` and `c{0,n}` may not.
+                // `c?` begins with `c` or not: both (`^\/s?bin` leads to `/bin` and `/sbin`, so
+                // the walk does not enter `/proc`, as OpenSCAP's partial match does not).
+                let optional = chars.get(i + 1) == Some(&'?') && !quantified(i + 2);
+                if optional && leads.len() * 2 <= max {
+                    leads = leads
+                        .iter()
+                        .flat_map(|l| [l.clone(), format!("{l}{c}")])
+                        .collect();
+                    i += 2;
+                    continue;
+                }
+                // `c+` still begins with `c`; `c*` and `c{0,n}` may not.
                 if quantified(i + 1) {
                     if chars.get(i + 1) == Some(&'+') {
                         leads.iter_mut().for_each(|l| l.push(c));
@@ -1180,7 +1191,21 @@ mod tests {
             .any(|l| compatible(l, "/usr/lib/x86_64-linux-gnu")));
         assert!(leads.iter().any(|l| compatible(l, "/usr/libexec/foo/bar")));
         assert_eq!(literal_leads(r"^/etc/a+b").unwrap(), ["/etc/a"]);
-        assert_eq!(literal_leads(r"^/etc/ab?").unwrap(), ["/etc/a"]);
+        assert_eq!(literal_leads(r"^/etc/ab?").unwrap(), ["/etc/a", "/etc/ab"]);
+        assert_eq!(literal_leads(r"^/etc/ab??").unwrap(), ["/etc/a"]);
+        let leads = literal_leads(r"^\/s?bin|^\/usr\/s?bin|^\/usr\/local\/s?bin").unwrap();
+        assert_eq!(
+            leads,
+            [
+                "/bin",
+                "/sbin",
+                "/usr/bin",
+                "/usr/sbin",
+                "/usr/local/bin",
+                "/usr/local/sbin"
+            ]
+        );
+        assert!(!leads.iter().any(|l| compatible(l, "/proc")));
         assert_eq!(literal_leads(r"^/etc/(a|b)?x").unwrap(), ["/etc/"]);
         assert!(literal_leads(r"^/a|/b").is_none());
         assert_eq!(literal_leads(r"(?i)^/a").unwrap(), [""]);
