@@ -257,6 +257,7 @@ impl<'a> Evaluator<'a> {
             .collect();
 
         use ato_content::oval::Existence as E;
+        let mut why = None;
         let result = match collected.flag {
             Flag::Error if any_exist && !has_states => OvalResult::True,
             Flag::Error => OvalResult::Error,
@@ -270,7 +271,7 @@ impl<'a> Evaluator<'a> {
             Flag::Complete => {
                 let r = existence(test.check_existence, exists, errors);
                 if r == OvalResult::True && has_states {
-                    self.check_states(test, &states, &mut items)
+                    self.check_states(test, &states, &mut items, &mut why)
                 } else {
                     r
                 }
@@ -284,7 +285,7 @@ impl<'a> Evaluator<'a> {
                     _ => OvalResult::Unknown,
                 };
                 if r == OvalResult::True && has_states {
-                    match self.check_states(test, &states, &mut items) {
+                    match self.check_states(test, &states, &mut items, &mut why) {
                         OvalResult::True if test.check == Check::AtLeastOne => OvalResult::True,
                         OvalResult::False => OvalResult::False,
                         _ => OvalResult::Unknown,
@@ -294,18 +295,27 @@ impl<'a> Evaluator<'a> {
                 }
             }
         };
+        // Why the test could not be decided, where a comparison says; else what collecting
+        // the object said.
+        let message = match (result, why) {
+            (OvalResult::Error | OvalResult::Unknown, Some(why)) => Some(why),
+            _ => collected.messages.first().cloned(),
+        };
         TestOutcome {
             result,
             items,
-            message: collected.messages.first().cloned(),
+            message,
         }
     }
 
+    /// The test's check over its items against its states; the first reason a comparison
+    /// could not be made goes to `why`, for the results.
     fn check_states(
         &self,
         test: &Test,
         states: &[&State],
         items: &mut [(Arc<Item>, OvalResult)],
+        why: &mut Option<String>,
     ) -> OvalResult {
         let mut tally = Tally::default();
         for (item, result) in items.iter_mut() {
@@ -313,7 +323,7 @@ impl<'a> Evaluator<'a> {
                 Status::Error | Status::NotCollected => OvalResult::Error,
                 Status::DoesNotExist => OvalResult::False,
                 Status::Exists => {
-                    Tally::of(states.iter().map(|s| self.item_against_state(item, s)))
+                    Tally::of(states.iter().map(|s| self.compare_with_state(item, s, why)))
                         .by_operator(test.state_operator)
                 }
             };
@@ -326,14 +336,35 @@ impl<'a> Evaluator<'a> {
     /// Compares an item with a state: each state entity against the item's fields of that
     /// name, combined by `entity_check`, then the entities by the state's operator.
     pub fn item_against_state(&self, item: &Item, state: &State) -> OvalResult {
+        self.compare_with_state(item, state, &mut None)
+    }
+
+    fn compare_with_state(
+        &self,
+        item: &Item,
+        state: &State,
+        why: &mut Option<String>,
+    ) -> OvalResult {
         let mut tally = Tally::default();
         for entity in &state.entities {
-            tally.add(self.item_against_entity(item, entity));
+            let r = self.item_against_entity(item, entity, why);
+            if r == OvalResult::Error && why.is_none() {
+                *why = Some(format!(
+                    "state `{}`, entity `{}`: not comparable",
+                    state.id, entity.name
+                ));
+            }
+            tally.add(r);
         }
         tally.by_operator(state.operator)
     }
 
-    fn item_against_entity(&self, item: &Item, entity: &Entity) -> OvalResult {
+    fn item_against_entity(
+        &self,
+        item: &Item,
+        entity: &Entity,
+        why: &mut Option<String>,
+    ) -> OvalResult {
         let fields: Vec<_> = item
             .fields
             .iter()
@@ -346,6 +377,13 @@ impl<'a> Evaluator<'a> {
             Some(var) => {
                 let v = self.variable(var);
                 if !v.usable() {
+                    if why.is_none() {
+                        let cause = v.message.clone().unwrap_or_else(|| v.flag.as_str().into());
+                        *why = Some(format!(
+                            "entity `{}`: variable `{var}` has no usable values: {cause}",
+                            entity.name
+                        ));
+                    }
                     return OvalResult::Error;
                 }
                 v
@@ -377,6 +415,9 @@ impl<'a> Evaluator<'a> {
                     Ok(b) => OvalResult::from_bool(b),
                     Err(e) => {
                         tracing::debug!("state entity `{}`: {e}", entity.name);
+                        if why.is_none() {
+                            *why = Some(format!("entity `{}`: {e}", entity.name));
+                        }
                         OvalResult::Error
                     }
                 };
@@ -758,7 +799,7 @@ mod tests {
     }
 
     /// A variable test on `var`, with an optional state on its value.
-    fn var_test(id: &str, var: &str, state: Option<&str>, existence: &str, check: &str) -> String {
+    fn var_test(id: &str, _var: &str, state: Option<&str>, existence: &str, check: &str) -> String {
         let obj = format!("{id}-obj");
         let st = state
             .map(|s| format!(r#"<ind:state state_ref="{s}"/>"#))

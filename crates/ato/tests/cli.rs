@@ -716,3 +716,43 @@ fn the_baseline_finds_a_world_writable_file_whose_name_has_a_newline() {
         .unwrap();
     assert_eq!(r.1, "fail");
 }
+
+#[test]
+fn a_comparison_that_cannot_be_made_says_why_in_the_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let def = one_test_definition("big");
+    let test = r#"<ind:variable_test check="all" check_existence="at_least_one_exists" comment="c" id="oval:t:tst:big" version="1"><ind:object object_ref="oval:t:obj:big"/><ind:state state_ref="oval:t:ste:big"/></ind:variable_test>"#;
+    let object = r#"<ind:variable_object id="oval:t:obj:big" version="1"><ind:var_ref>oval:t:var:five</ind:var_ref></ind:variable_object>"#;
+    let state = r#"<ind:variable_state id="oval:t:ste:big" version="1"><ind:value datatype="int">99999999999999999999999</ind:value></ind:variable_state>"#;
+    let ds = data_stream(&[TestRule {
+        name: "big",
+        severity: "low",
+        definition: &def,
+        tests: test,
+        objects: object,
+        states: state,
+    }])
+    // The variable section follows the states.
+    .replace(
+        "</states>",
+        r#"</states><variables><constant_variable id="oval:t:var:five" datatype="int" version="1" comment="c"><value>5</value></constant_variable></variables>"#,
+    );
+    let ds = write(dir.path(), "ds.xml", &ds);
+    let results = dir.path().join("r.xml");
+    let out = run(ato()
+        .args(["scan", "--profile", "test", "--root"])
+        .arg(dir.path())
+        .arg("--results")
+        .arg(&results)
+        .arg(&ds));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        results_by_rule(&results),
+        [("big".to_string(), "error".to_string())]
+    );
+    let msgs = messages_of(&results, "big").join("\n");
+    assert!(
+        msgs.contains("entity `value`") && msgs.contains("oval:t:tst:big"),
+        "{msgs}"
+    );
+}
