@@ -3,7 +3,6 @@
 
 mod common;
 #[path = "common/reference.rs"]
-#[allow(dead_code)]
 mod reference;
 
 use std::path::PathBuf;

@@ -211,7 +211,7 @@ fn a_file_that_cannot_be_read_gives_an_error_result_naming_the_path() {
     // A FIFO where a file is expected: reading it would block forever.
     rustix::fs::mknodat(
         rustix::fs::CWD,
-        &root.join("etc/fifo"),
+        root.join("etc/fifo"),
         rustix::fs::FileType::Fifo,
         rustix::fs::Mode::from_raw_mode(0o600),
         0,
