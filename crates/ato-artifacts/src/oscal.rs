@@ -88,7 +88,7 @@ impl<'a> Scan<'a> {
     }
 
     fn target_name(&self) -> String {
-        text(&self.results.test_result.target, "the scanned target")
+        line(&self.results.test_result.target, "the scanned target")
     }
 
     fn local_definitions(&self) -> Value {
@@ -140,7 +140,7 @@ impl<'a> Scan<'a> {
         }
         json!({
             "uuid": e.observation,
-            "title": text(&e.rule.base.title, &rr.rule_id),
+            "title": line(&e.rule.base.title, &rr.rule_id),
             "description": description,
             "props": props,
             "methods": ["TEST"],
@@ -171,7 +171,7 @@ impl<'a> Scan<'a> {
             })
             .unwrap_or_default();
         let fix = texts.map(|t| t.fix_text.clone()).unwrap_or_default();
-        let title = text(&e.rule.base.title, &rr.rule_id);
+        let title = line(&e.rule.base.title, &rr.rule_id);
         let mut props = vec![prop_ns("cat", &format!("CAT {}", category.raw()))];
         props.extend(
             e.controls
@@ -359,7 +359,7 @@ pub fn poam(results: &ScanResults, policy: &Policy) -> Option<Value> {
     let items: Vec<Value> = failed
         .iter()
         .map(|e| {
-            let title = text(&e.rule.base.title, &e.outcome.rule_id);
+            let title = line(&e.rule.base.title, &e.outcome.rule_id);
             let mut props = vec![prop_ns("xccdf-rule-id", &e.outcome.rule_id)];
             props.extend(e.controls.stig_ids.iter().map(|s| prop_ns("stig-id", s)));
             json!({
@@ -427,6 +427,16 @@ fn text(s: &str, default: &str) -> String {
         default.to_string()
     } else {
         t.to_string()
+    }
+}
+
+/// A title (markup-line): one line, single spaces, not blank.
+fn line(s: &str, default: &str) -> String {
+    let v = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if v.is_empty() {
+        default.to_string()
+    } else {
+        v
     }
 }
 
@@ -505,6 +515,15 @@ mod tests {
         );
         let d = deadline("2026-12-03T16:21:18Z", &Policy::default(), Category::I);
         assert_eq!(d, "2027-01-02T16:21:18Z");
+    }
+
+    #[test]
+    fn titles_with_line_breaks_stay_on_one_line() {
+        assert_eq!(
+            line("Verify the files in\n  \"/lib\"", "x"),
+            "Verify the files in \"/lib\""
+        );
+        assert_eq!(line(" ", "default"), "default");
     }
 
     #[test]
