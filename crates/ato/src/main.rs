@@ -2,6 +2,7 @@
 
 mod artifacts_cmd;
 mod content_choice;
+mod evidence_cmd;
 mod fix_cmd;
 mod summary;
 
@@ -52,6 +53,11 @@ enum Command {
     Checklist(artifacts_cmd::ChecklistArgs),
     /// Roll XCCDF results up per NIST SP 800-53 control, through the rules' CCIs.
     Controls(artifacts_cmd::ControlsArgs),
+    /// Write an eMASS POA&M (xlsx in the import template's layout, or CSV) from XCCDF results:
+    /// one item per open finding or per control.
+    Poam(evidence_cmd::PoamArgs),
+    /// Write OSCAL JSON (assessment results or POA&M) from XCCDF results.
+    Oscal(evidence_cmd::OscalArgs),
 }
 
 #[derive(Args)]
@@ -143,6 +149,8 @@ fn main() -> ExitCode {
         Command::Fix(args) => fix_cmd::run(args),
         Command::Checklist(args) => artifacts_cmd::checklist(args),
         Command::Controls(args) => artifacts_cmd::controls(args),
+        Command::Poam(args) => evidence_cmd::poam(args),
+        Command::Oscal(args) => evidence_cmd::oscal(args),
     };
     match outcome {
         Ok(code) => code,
