@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(openscap-scanner openscap-utils openscap-common ssg-base ssg-debian ssg-debderived
-          ssg-nondebian libxml2-utils debootstrap systemd time ansible)
+          ssg-nondebian libxml2-utils debootstrap systemd time ansible python3-venv)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -31,6 +31,15 @@ if [ ! -x "$saf_dir/node_modules/.bin/saf" ]; then
     npm install --prefix "$saf_dir" --no-audit --no-fund --no-save @mitre/saf@1.5.3 >/dev/null
 fi
 export ATO_SAF=$saf_dir/node_modules/.bin/saf
+
+# compliance-trestle validates the OSCAL ato writes (crates/ato-artifacts/tests/oscal.rs,
+# crates/ato/tests/evidence.rs).
+trestle_dir=${ATO_TRESTLE_DIR:-/var/tmp/ato-trestle}
+if [ ! -x "$trestle_dir/bin/trestle" ]; then
+    python3 -m venv "$trestle_dir"
+    "$trestle_dir/bin/pip" install -q compliance-trestle==5.2.0
+fi
+export ATO_TRESTLE=$trestle_dir/bin/trestle
 
 cargo fmt --all -- --check
 cargo test --workspace --release --no-fail-fast
