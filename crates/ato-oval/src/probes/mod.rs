@@ -233,3 +233,35 @@ impl SharedCache {
 pub fn entity_error(req: &ObjectRequest<'_>, entity: &str, e: &CompareError) -> Collected {
     Collected::error(format!("object `{}`: entity `{entity}`: {e}", req.id))
 }
+
+/// Runs `probe` on an offline root with one literal entity, for the probes' unit tests.
+#[cfg(test)]
+pub(crate) fn run_one_entity(
+    probe: ProbeFn,
+    root: &std::path::Path,
+    kind: (Family, &str),
+    entity: RequestEntity,
+) -> Collected {
+    let target = Target::offline(root).unwrap();
+    let kind = Kind {
+        family: kind.0,
+        name: kind.1.into(),
+        namespace: String::new(),
+    };
+    let req = ObjectRequest {
+        filter: None,
+        id: "oval:t:obj:1",
+        kind: &kind,
+        behaviors: &[],
+        entities: vec![entity],
+    };
+    let (regexes, shared) = (RegexCache::new(), SharedCache::new());
+    probe(
+        &req,
+        &ProbeContext {
+            target: &target,
+            regexes: &regexes,
+            shared: &shared,
+        },
+    )
+}

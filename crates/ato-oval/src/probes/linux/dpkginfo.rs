@@ -251,13 +251,11 @@ mod tests {
     use std::fs;
     use std::path::Path;
 
-    use ato_content::oval::{Family, Kind, Operation};
-    use ato_target::Target;
+    use ato_content::oval::{Family, Operation};
 
     use super::*;
     use crate::item::Flag;
-    use crate::pcre::RegexCache;
-    use crate::probes::{RequestEntity, SharedCache};
+    use crate::probes::RequestEntity;
 
     const STATUS_TEXT: &str = "\
 Package: dpkg
@@ -301,28 +299,8 @@ Architecture: amd64
 ";
 
     fn run(root: &Path, op: Operation, name: &str) -> Collected {
-        let target = Target::offline(root).unwrap();
-        let kind = Kind {
-            family: Family::Linux,
-            name: "dpkginfo".into(),
-            namespace: String::new(),
-        };
-        let req = ObjectRequest {
-            filter: None,
-            id: "oval:t:obj:1",
-            kind: &kind,
-            behaviors: &[],
-            entities: vec![RequestEntity::literal("name", op, name)],
-        };
-        let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        collect(
-            &req,
-            &ProbeContext {
-                target: &target,
-                regexes: &regexes,
-                shared: &shared,
-            },
-        )
+        let entity = RequestEntity::literal("name", op, name);
+        crate::probes::run_one_entity(collect, root, (Family::Linux, "dpkginfo"), entity)
     }
 
     fn tree() -> tempfile::TempDir {

@@ -148,12 +148,11 @@ fn last_login(target: &Target, uid: u32) -> i64 {
 mod tests {
     use std::fs;
 
-    use ato_content::oval::{Family, Kind, Operation};
+    use ato_content::oval::{Family, Operation};
 
     use super::*;
     use crate::item::Flag;
-    use crate::pcre::RegexCache;
-    use crate::probes::{RequestEntity, SharedCache};
+    use crate::probes::RequestEntity;
 
     const PASSWD_TEXT: &str = "\
 root:x:0:0:root:/root:/bin/bash
@@ -167,28 +166,8 @@ bad:x:abc:1:bad:/:/bin/sh
 ";
 
     fn run(root: &std::path::Path, op: Operation, name: &str) -> Collected {
-        let target = Target::offline(root).unwrap();
-        let kind = Kind {
-            family: Family::Unix,
-            name: "password".into(),
-            namespace: String::new(),
-        };
-        let req = ObjectRequest {
-            filter: None,
-            id: "oval:t:obj:1",
-            kind: &kind,
-            behaviors: &[],
-            entities: vec![RequestEntity::literal("username", op, name)],
-        };
-        let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        collect(
-            &req,
-            &ProbeContext {
-                target: &target,
-                regexes: &regexes,
-                shared: &shared,
-            },
-        )
+        let entity = RequestEntity::literal("username", op, name);
+        crate::probes::run_one_entity(collect, root, (Family::Unix, "password"), entity)
     }
 
     fn tree() -> tempfile::TempDir {

@@ -162,13 +162,11 @@ fn encrypt_method(password: &str) -> Option<&'static str> {
 mod tests {
     use std::fs;
 
-    use ato_content::oval::{Family, Kind, Operation};
-    use ato_target::Target;
+    use ato_content::oval::{Family, Operation};
 
     use super::*;
     use crate::item::Flag;
-    use crate::pcre::RegexCache;
-    use crate::probes::{RequestEntity, SharedCache};
+    use crate::probes::RequestEntity;
 
     const SHADOW_TEXT: &str = "\
 root:$6$salt$hash:19000:0:99999:7:::
@@ -182,28 +180,8 @@ few:x:1
 ";
 
     fn run(root: &std::path::Path, op: Operation, name: &str) -> Collected {
-        let target = Target::offline(root).unwrap();
-        let kind = Kind {
-            family: Family::Unix,
-            name: "shadow".into(),
-            namespace: String::new(),
-        };
-        let req = ObjectRequest {
-            filter: None,
-            id: "oval:t:obj:1",
-            kind: &kind,
-            behaviors: &[],
-            entities: vec![RequestEntity::literal("username", op, name)],
-        };
-        let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        collect(
-            &req,
-            &ProbeContext {
-                target: &target,
-                regexes: &regexes,
-                shared: &shared,
-            },
-        )
+        let entity = RequestEntity::literal("username", op, name);
+        crate::probes::run_one_entity(collect, root, (Family::Unix, "shadow"), entity)
     }
 
     fn values(item: &Item) -> Vec<&str> {

@@ -203,35 +203,14 @@ mod tests {
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
-    use ato_content::oval::{Family, Kind, Operation};
+    use ato_content::oval::{Family, Operation};
 
     use super::*;
-    use crate::pcre::RegexCache;
-    use crate::probes::{RequestEntity, SharedCache};
+    use crate::probes::RequestEntity;
 
     fn run(root: &std::path::Path, op: Operation, name: &str) -> Collected {
-        let target = Target::offline(root).unwrap();
-        let kind = Kind {
-            family: Family::Unix,
-            name: "sysctl".into(),
-            namespace: String::new(),
-        };
-        let req = ObjectRequest {
-            filter: None,
-            id: "oval:t:obj:1",
-            kind: &kind,
-            behaviors: &[],
-            entities: vec![RequestEntity::literal("name", op, name)],
-        };
-        let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        collect(
-            &req,
-            &ProbeContext {
-                target: &target,
-                regexes: &regexes,
-                shared: &shared,
-            },
-        )
+        let entity = RequestEntity::literal("name", op, name);
+        crate::probes::run_one_entity(collect, root, (Family::Unix, "sysctl"), entity)
     }
 
     fn tree() -> tempfile::TempDir {
