@@ -487,14 +487,57 @@ pub enum ArithmeticOperation {
     Multiply,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `oval-def:DateTimeFormatEnumeration`: how `time_difference` reads a date-time value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DateTimeFormat {
+    /// `yyyymmdd`, `yyyymmddThhmmss`, `yyyy/mm/dd` or `yyyy-mm-dd`, the last two with an
+    /// optional ` hh:mm:ss`.
+    #[default]
     YearMonthDay,
+    /// `mm/dd/yyyy`, `mm-dd-yyyy` or `NameOfMonth, dd yyyy` (full or abbreviated name), each
+    /// with an optional ` hh:mm:ss`.
     MonthDayYear,
+    /// `dd/mm/yyyy` or `dd-mm-yyyy`, with an optional ` hh:mm:ss`.
     DayMonthYear,
+    /// A Windows FILETIME: 100-nanosecond intervals since 1601-01-01 00:00:00 UTC.
     WinFiletime,
+    /// Seconds since 1970-01-01 00:00:00 UTC.
     SecondsSinceEpoch,
+    /// The WMI form `yyyymmddHHMMSS.mmmmmmsUUU`, or `yyyy-mm-dd HH:MM:SS:mmm` from WQL.
     CimDatetime,
+}
+
+impl DateTimeFormat {
+    /// Parses the schema's spelling (`year_month_day`, `win_filetime`, ...).
+    pub fn parse(s: &str) -> Option<DateTimeFormat> {
+        Some(match s {
+            "year_month_day" => DateTimeFormat::YearMonthDay,
+            "month_day_year" => DateTimeFormat::MonthDayYear,
+            "day_month_year" => DateTimeFormat::DayMonthYear,
+            "win_filetime" => DateTimeFormat::WinFiletime,
+            "seconds_since_epoch" => DateTimeFormat::SecondsSinceEpoch,
+            "cim_datetime" => DateTimeFormat::CimDatetime,
+            _ => return None,
+        })
+    }
+
+    /// The schema's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateTimeFormat::YearMonthDay => "year_month_day",
+            DateTimeFormat::MonthDayYear => "month_day_year",
+            DateTimeFormat::DayMonthYear => "day_month_year",
+            DateTimeFormat::WinFiletime => "win_filetime",
+            DateTimeFormat::SecondsSinceEpoch => "seconds_since_epoch",
+            DateTimeFormat::CimDatetime => "cim_datetime",
+        }
+    }
+}
+
+impl fmt::Display for DateTimeFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A component of a local variable: a value source or a function of components.
@@ -550,6 +593,8 @@ pub enum Component {
         length: i64,
         arg: Box<Component>,
     },
+    /// One or two date-time components (the parser checks the count); with one, it is
+    /// subtracted from the current time and read in `format_2`.
     TimeDifference {
         format_1: DateTimeFormat,
         format_2: DateTimeFormat,

@@ -365,16 +365,16 @@ fn one_arg(ctx: &Ctx, node: Node<'_, '_>) -> Result<Box<Component>, ContentError
     Ok(Box::new(args.remove(0)))
 }
 
-fn parse_format(ctx: &Ctx, node: Node<'_, '_>, name: &str) -> Result<DateTimeFormat, ContentError> {
-    Ok(match node.attribute(name).unwrap_or("year_month_day") {
-        "year_month_day" => DateTimeFormat::YearMonthDay,
-        "month_day_year" => DateTimeFormat::MonthDayYear,
-        "day_month_year" => DateTimeFormat::DayMonthYear,
-        "win_filetime" => DateTimeFormat::WinFiletime,
-        "seconds_since_epoch" => DateTimeFormat::SecondsSinceEpoch,
-        "cim_datetime" => DateTimeFormat::CimDatetime,
-        other => return Err(ctx.err(node, format!("unknown date-time format `{other}`"))),
-    })
+/// The arguments of `time_difference`: one or two components, as the schema allows.
+fn time_difference_args(ctx: &Ctx, node: Node<'_, '_>) -> Result<Vec<Component>, ContentError> {
+    let args = component_args(ctx, node)?;
+    if !(1..=2).contains(&args.len()) {
+        return Err(ctx.err(
+            node,
+            format!("expects one or two components, has {}", args.len()),
+        ));
+    }
+    Ok(args)
 }
 
 fn parse_component(ctx: &Ctx, node: Node<'_, '_>) -> Result<Component, ContentError> {
@@ -452,10 +452,116 @@ fn parse_component(ctx: &Ctx, node: Node<'_, '_>) -> Result<Component, ContentEr
             arg: one_arg(ctx, node)?,
         },
         "time_difference" => Component::TimeDifference {
-            format_1: parse_format(ctx, node, "format_1")?,
-            format_2: parse_format(ctx, node, "format_2")?,
-            args: component_args(ctx, node)?,
+            format_1: ctx.attr_enum(
+                node,
+                "format_1",
+                DateTimeFormat::parse,
+                DateTimeFormat::YearMonthDay,
+            )?,
+            format_2: ctx.attr_enum(
+                node,
+                "format_2",
+                DateTimeFormat::parse,
+                DateTimeFormat::YearMonthDay,
+            )?,
+            args: time_difference_args(ctx, node)?,
         },
         other => return Err(ctx.err(node, format!("unsupported variable function `{other}`"))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses a document whose only content is the given `<variables>` children.
+    fn parse_variables(vars: &str) -> Result<OvalDefinitions, ContentError> {
+        let text = format!(
+            r#"<oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5">
+<variables>{vars}</variables></oval_definitions>"#
+        );
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        parse_oval_definitions(doc.root_element(), Path::new("t.xml"))
+    }
+
+    #[test]
+    fn time_difference_reads_formats_and_components() {
+        let defs = parse_variables(
+            r#"<local_variable id="oval:t:var:1" datatype="int" version="1" comment="">
+  <time_difference format_1="seconds_since_epoch">
+    <literal_component datatype="int">1700000000</literal_component>
+    <literal_component>2023-11-14</literal_component>
+  </time_difference>
+</local_variable>"#,
+        )
+        .unwrap();
+        let VariableBody::Local(Component::TimeDifference {
+            format_1,
+            format_2,
+            args,
+        }) = &defs.variables["oval:t:var:1"].body
+        else {
+            panic!("not a time_difference");
+        };
+        assert_eq!(*format_1, DateTimeFormat::SecondsSinceEpoch);
+        assert_eq!(*format_2, DateTimeFormat::YearMonthDay);
+        assert!(matches!(
+            &args[..],
+            [Component::Literal { value: a, .. }, Component::Literal { value: b, .. }]
+                if a == "1700000000" && b == "2023-11-14"
+        ));
+    }
+
+    #[test]
+    fn time_difference_takes_one_or_two_components() {
+        let one = parse_variables(
+            r#"<local_variable id="oval:t:var:1" datatype="int" version="1" comment="">
+  <time_difference format_2="win_filetime">
+    <variable_component var_ref="oval:t:var:2"/>
+  </time_difference>
+</local_variable>"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            &one.variables["oval:t:var:1"].body,
+            VariableBody::Local(Component::TimeDifference {
+                format_2: DateTimeFormat::WinFiletime,
+                args,
+                ..
+            }) if args.len() == 1
+        ));
+
+        let three = parse_variables(
+            r#"<local_variable id="oval:t:var:1" datatype="int" version="1" comment="">
+  <time_difference>
+    <literal_component>20240101</literal_component>
+    <literal_component>20240102</literal_component>
+    <literal_component>20240103</literal_component>
+  </time_difference>
+</local_variable>"#,
+        )
+        .unwrap_err();
+        assert!(
+            three
+                .to_string()
+                .contains("expects one or two components, has 3"),
+            "{three}"
+        );
+    }
+
+    #[test]
+    fn time_difference_with_an_unknown_format_is_an_error() {
+        let err = parse_variables(
+            r#"<local_variable id="oval:t:var:1" datatype="int" version="1" comment="">
+  <time_difference format_1="julian">
+    <literal_component>20240101</literal_component>
+  </time_difference>
+</local_variable>"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown format_1 `julian`"),
+            "{err}"
+        );
+    }
 }

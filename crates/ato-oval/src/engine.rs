@@ -696,14 +696,15 @@ impl<'a> Evaluator<'a> {
                     None => Values::error(format!("external variable `{id}` has no value")),
                 },
                 VariableBody::Constant(vals) => Values::complete(var.datatype, vals.clone()),
-                VariableBody::Local(c) => self.component(c),
+                VariableBody::Local(c) => self.component(id, c),
             };
             v.datatype = var.datatype;
             Arc::new(v)
         }))
     }
 
-    fn component(&self, c: &Component) -> Values {
+    /// The values of one component of the local variable `var_id`.
+    fn component(&self, var_id: &str, c: &Component) -> Values {
         match c {
             Component::Literal { value, datatype } => {
                 Values::complete(*datatype, vec![value.clone()])
@@ -745,32 +746,46 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Component::Arithmetic { operation, args } => {
-                variables::arithmetic(*operation, &self.components(args))
+                variables::arithmetic(*operation, &self.components(var_id, args))
             }
-            Component::Concat { args } => variables::concat(&self.components(args)),
-            Component::Count { args } => variables::count(&self.components(args)),
-            Component::Unique { args } => variables::unique(&self.components(args)),
-            Component::Begin { character, arg } => variables::begin(character, self.component(arg)),
-            Component::End { character, arg } => variables::end(character, self.component(arg)),
-            Component::EscapeRegex { arg } => variables::escape_regex(self.component(arg)),
+            Component::Concat { args } => variables::concat(&self.components(var_id, args)),
+            Component::Count { args } => variables::count(&self.components(var_id, args)),
+            Component::Unique { args } => variables::unique(&self.components(var_id, args)),
+            Component::Begin { character, arg } => {
+                variables::begin(character, self.component(var_id, arg))
+            }
+            Component::End { character, arg } => {
+                variables::end(character, self.component(var_id, arg))
+            }
+            Component::EscapeRegex { arg } => variables::escape_regex(self.component(var_id, arg)),
             Component::GlobToRegex { glob_noescape, arg } => {
-                variables::glob_to_regex(*glob_noescape, self.component(arg))
+                variables::glob_to_regex(*glob_noescape, self.component(var_id, arg))
             }
             Component::RegexCapture { pattern, arg } => {
-                variables::regex_capture(pattern, self.component(arg), self.regexes)
+                variables::regex_capture(pattern, self.component(var_id, arg), self.regexes)
             }
-            Component::Split { delimiter, arg } => variables::split(delimiter, self.component(arg)),
+            Component::Split { delimiter, arg } => {
+                variables::split(delimiter, self.component(var_id, arg))
+            }
             Component::Substring { start, length, arg } => {
-                variables::substring(*start, *length, self.component(arg))
+                variables::substring(*start, *length, self.component(var_id, arg))
             }
-            Component::TimeDifference { .. } => {
-                Values::error("the time_difference function is not supported")
-            }
+            Component::TimeDifference {
+                format_1,
+                format_2,
+                args,
+            } => variables::time_difference(
+                var_id,
+                *format_1,
+                *format_2,
+                &self.components(var_id, args),
+                jiff::Timestamp::now(),
+            ),
         }
     }
 
-    fn components(&self, args: &[Component]) -> Vec<Values> {
-        args.iter().map(|a| self.component(a)).collect()
+    fn components(&self, var_id: &str, args: &[Component]) -> Vec<Values> {
+        args.iter().map(|a| self.component(var_id, a)).collect()
     }
 }
 
@@ -960,6 +975,37 @@ mod tests {
         assert_eq!(eval_with(&d, "d:ge", ext("3")), OvalResult::False);
         // Unbound: the state's variable has no value, so the comparison is an error.
         assert_eq!(eval(&d, "d:ge"), OvalResult::Error);
+    }
+
+    #[test]
+    fn time_difference_of_one_component_counts_from_the_current_time() {
+        let vars = r#"
+<local_variable id="v:age" datatype="int" version="1" comment="c"><time_difference format_2="seconds_since_epoch"><literal_component datatype="int">0</literal_component></time_difference></local_variable>
+<local_variable id="v:bad" datatype="int" version="1" comment="c"><time_difference><literal_component>2009-02-30</literal_component><literal_component>20090101</literal_component></time_difference></local_variable>"#;
+        let d = doc("", "", "", "", vars);
+        let dir = tempfile::tempdir().unwrap();
+        let target = Target::offline(dir.path()).unwrap();
+        let regexes = RegexCache::new();
+        let shared = SharedCache::new();
+        let e = Evaluator::new(&d, &target, &regexes, &shared, HashMap::new());
+
+        let before = jiff::Timestamp::now().as_second();
+        let age = e.variable("v:age");
+        let after = jiff::Timestamp::now().as_second();
+        assert_eq!(age.flag, Flag::Complete, "{:?}", age.message);
+        let seconds: i64 = age.values[0].parse().unwrap();
+        assert!(
+            (before..=after).contains(&seconds),
+            "{seconds} not in {before}..={after}"
+        );
+
+        let bad = e.variable("v:bad");
+        assert_eq!(bad.flag, Flag::Error);
+        let message = bad.message.as_deref().unwrap();
+        assert!(
+            message.contains("`v:bad`") && message.contains("`2009-02-30`"),
+            "{message}"
+        );
     }
 
     #[test]
