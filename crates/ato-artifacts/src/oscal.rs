@@ -21,7 +21,7 @@ use ato_xccdf::XccdfResult;
 use serde_json::{json, Map, Value};
 
 use crate::controls::{control_report, map_rule, ControlStatus, RuleControls, NO_CONTROL};
-use crate::poam::{Category, Policy};
+use crate::poam::{Category, Level, Policy, Risk};
 use crate::results::{RuleOutcome, ScanResults};
 
 /// The OSCAL version written.
@@ -160,7 +160,7 @@ impl<'a> Scan<'a> {
         let risk_uuid = e.risk.clone().unwrap_or_else(uuid);
         let texts = self.results.texts.get(&rr.rule_id);
         let category = Category::of_severity(&rr.severity);
-        let level = category.level().to_ascii_lowercase();
+        let risk = Risk::of(category, policy.relevance_of_threat);
         let statement = texts
             .map(|t| {
                 if t.rationale.trim().is_empty() {
@@ -190,8 +190,8 @@ impl<'a> Scan<'a> {
             "characterizations": [{
                 "origin": self.origin(),
                 "facets": [
-                    {"name": "likelihood", "system": "http://csrc.nist.gov/ns/oscal", "value": level},
-                    {"name": "impact", "system": "http://csrc.nist.gov/ns/oscal", "value": level},
+                    {"name": "likelihood", "system": "http://csrc.nist.gov/ns/oscal", "value": facet(risk.likelihood)},
+                    {"name": "impact", "system": "http://csrc.nist.gov/ns/oscal", "value": facet(risk.impact)},
                 ],
             }],
             "deadline": deadline(&self.start, policy, category),
@@ -478,13 +478,14 @@ fn timestamp(s: &str) -> String {
     now()
 }
 
+/// A risk level as an OSCAL facet value: `very-low` to `very-high`.
+fn facet(level: Level) -> String {
+    level.as_str().to_ascii_lowercase().replace(' ', "-")
+}
+
 /// The start plus the policy's days for the category.
 fn deadline(start: &str, policy: &Policy, category: Category) -> String {
-    let days = match category {
-        Category::I => policy.cat1_days,
-        Category::II => policy.cat2_days,
-        Category::III => policy.cat3_days,
-    };
+    let days = policy.days(category);
     start
         .parse::<jiff::Timestamp>()
         .ok()

@@ -7,11 +7,28 @@
 //! `Ongoing` item is filled: status, scheduled completion date, Office/Org, vulnerability
 //! description, source identifying the vulnerability, resources and a first milestone.
 //!
-//! Severity follows the DISA category of the rule (high, medium, low: CAT I, II, III). The risk
-//! columns (relevance of threat, likelihood, impact, residual risk) are derived from that
-//! category as well: a scan says nothing of threats or mitigations, so they are the starting
-//! point of a risk analysis, not its result. The scheduled completion date is the scan date
-//! plus the days the policy gives the category.
+//! Severity follows the DISA category of the rule (high, medium, low: CAT I, II, III, which are
+//! High, Moderate and Low). The risk columns follow NIST SP 800-30 Rev. 1, whose five-level
+//! scale the template uses:
+//!
+//! - Relevance of threat is not in a scan: it comes from the policy (default `Moderate`), and it
+//!   stands for the likelihood that a threat event is initiated.
+//! - Likelihood is the overall likelihood of 800-30's Table G-5, from that initiation likelihood
+//!   and the likelihood of adverse impact, which the finding's severity gives.
+//! - Impact is the category's: the DISA category definitions are statements of impact (CAT I
+//!   "directly and immediately results in loss").
+//! - Residual risk level is 800-30's Table I-2, from likelihood and impact. A scan knows of no
+//!   mitigation, so it is the risk as found.
+//!
+//! These values are the starting point of a risk analysis, not its result. With the default
+//! relevance they are the values the MITRE SAF CLI's `ckl2POAM` writes. The scheduled completion
+//! date is the scan date plus the days the policy gives the category.
+//!
+//! The Security Control Number is the control that the finding's CCI maps to in DISA's CCI list,
+//! which is how eMASS ties a STIG finding to a control; a rule without a mapped CCI takes the
+//! content's first NIST SP 800-53 reference. eMASS's newer "Devices Affected" column is not in
+//! the template: asked for, it is written after the last column, so that columns A to V keep
+//! their places.
 
 use std::collections::BTreeMap;
 
@@ -21,9 +38,12 @@ use jiff::civil::Date;
 use jiff::ToSpan;
 use rust_xlsxwriter::{DataValidation, ExcelDateTime, Format, FormatAlign, Workbook, XlsxError};
 
-use crate::controls::{map_rule, RuleControls};
+use crate::controls::{controls_of_cci, map_rule, RuleControls};
 use crate::error::ArtifactError;
 use crate::results::ScanResults;
+
+/// The header of the optional column W, as eMASS names it.
+pub const DEVICES_AFFECTED: &str = "Devices Affected";
 
 /// The column headers of row 7, columns A to V, exactly as the template spells them.
 pub const HEADERS: [&str; 22] = [
@@ -82,12 +102,15 @@ pub enum Per {
     Control,
 }
 
-/// Days from the scan to the scheduled completion, by DISA category.
+/// What an organization decides and a scan cannot know: days from the scan to the scheduled
+/// completion, by DISA category, and the relevance of threat the risk columns start from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
     pub cat1_days: u32,
     pub cat2_days: u32,
     pub cat3_days: u32,
+    /// Relevance of Threat: the likelihood that a threat event is initiated.
+    pub relevance_of_threat: Level,
 }
 
 impl Default for Policy {
@@ -96,12 +119,13 @@ impl Default for Policy {
             cat1_days: 30,
             cat2_days: 90,
             cat3_days: 180,
+            relevance_of_threat: Level::Moderate,
         }
     }
 }
 
 impl Policy {
-    fn days(&self, cat: Category) -> u32 {
+    pub fn days(&self, cat: Category) -> u32 {
         match cat {
             Category::I => self.cat1_days,
             Category::II => self.cat2_days,
@@ -121,6 +145,9 @@ pub struct PoamOptions {
     pub office_org: String,
     /// Resources Required.
     pub resources: String,
+    /// Write the "Devices Affected" column with this text; an empty text names the scanned
+    /// target. `None`: no such column.
+    pub devices_affected: Option<String>,
 }
 
 impl Default for PoamOptions {
@@ -132,6 +159,116 @@ impl Default for PoamOptions {
             office_org: "System Owner".to_string(),
             resources: "System administrator time to apply and verify the fix; no funding needed"
                 .to_string(),
+            devices_affected: None,
+        }
+    }
+}
+
+/// The five-level scale of eMASS's severity and risk columns (NIST SP 800-30 Rev. 1,
+/// Appendices G to I).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    VeryLow,
+    Low,
+    Moderate,
+    High,
+    VeryHigh,
+}
+
+impl Level {
+    pub const ALL: [Level; 5] = [
+        Level::VeryLow,
+        Level::Low,
+        Level::Moderate,
+        Level::High,
+        Level::VeryHigh,
+    ];
+
+    /// The value as the template writes it: `Very Low` to `Very High`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::VeryLow => "Very Low",
+            Level::Low => "Low",
+            Level::Moderate => "Moderate",
+            Level::High => "High",
+            Level::VeryHigh => "Very High",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Level {
+    type Err = String;
+
+    /// `Very Low`, `very-low`, `VERY_LOW` and `verylow` are all `Level::VeryLow`.
+    fn from_str(s: &str) -> Result<Level, String> {
+        let key: String = s
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        Level::ALL
+            .into_iter()
+            .find(|l| l.as_str().replace(' ', "").to_ascii_lowercase() == key)
+            .ok_or_else(|| {
+                format!("`{s}` is not a risk level: use Very Low, Low, Moderate, High or Very High")
+            })
+    }
+}
+
+use Level::{High as H, Low as L, Moderate as M, VeryHigh as VH, VeryLow as VL};
+
+/// SP 800-30 Rev. 1 Table G-5, overall likelihood: rows are the likelihood that a threat event
+/// is initiated (Very Low to Very High), columns the likelihood that it results in adverse
+/// impact.
+const OVERALL_LIKELIHOOD: [[Level; 5]; 5] = [
+    [VL, VL, L, L, L],
+    [VL, L, L, L, M],
+    [L, L, M, M, H],
+    [L, M, M, H, VH],
+    [L, M, H, VH, VH],
+];
+
+/// SP 800-30 Rev. 1 Table I-2, level of risk: rows are the likelihood, columns the impact.
+const RISK_LEVEL: [[Level; 5]; 5] = [
+    [VL, VL, VL, L, L],
+    [VL, L, L, L, M],
+    [VL, L, M, M, H],
+    [VL, L, M, H, VH],
+    [VL, L, M, H, VH],
+];
+
+/// The risk columns of one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Risk {
+    pub severity: Level,
+    pub relevance_of_threat: Level,
+    pub likelihood: Level,
+    pub impact: Level,
+    pub residual: Level,
+}
+
+impl Risk {
+    /// The risk of a finding of `category` under a threat of the given relevance.
+    pub fn of(category: Category, relevance_of_threat: Level) -> Risk {
+        let severity = category.level();
+        let likelihood = OVERALL_LIKELIHOOD[relevance_of_threat.index()][severity.index()];
+        let impact = category.level();
+        Risk {
+            severity,
+            relevance_of_threat,
+            likelihood,
+            impact,
+            residual: RISK_LEVEL[likelihood.index()][impact.index()],
         }
     }
 }
@@ -164,12 +301,12 @@ impl Category {
         }
     }
 
-    /// The five-level risk value eMASS uses for severity, likelihood and impact.
-    pub fn level(self) -> &'static str {
+    /// The category on the five-level scale: High, Moderate, Low.
+    pub fn level(self) -> Level {
         match self {
-            Category::I => "High",
-            Category::II => "Moderate",
-            Category::III => "Low",
+            Category::I => Level::High,
+            Category::II => Level::Moderate,
+            Category::III => Level::Low,
         }
     }
 
@@ -209,6 +346,7 @@ pub struct PoamItem {
     pub status: &'static str,
     pub comments: String,
     pub category: Category,
+    pub risk: Risk,
     pub mitigations: String,
     pub impact_description: String,
     pub recommendations: String,
@@ -223,6 +361,8 @@ pub struct Poam {
     pub date_exported: Date,
     pub exported_by: String,
     pub system_name: String,
+    /// The "Devices Affected" value of every item, when the column is written.
+    pub devices_affected: Option<String>,
 }
 
 /// A failed rule with what an item needs of it.
@@ -254,11 +394,19 @@ pub fn poam(results: &ScanResults, options: &PoamOptions) -> Poam {
             .collect(),
         Per::Control => control_items(&open, options, scan_date, &source),
     };
+    let target = &results.test_result.target;
     Poam {
         items,
         date_exported: scan_date,
         exported_by: format!("ato {}", env!("CARGO_PKG_VERSION")),
-        system_name: results.test_result.target.clone(),
+        system_name: target.clone(),
+        devices_affected: options.devices_affected.as_ref().map(|d| {
+            if d.trim().is_empty() {
+                non_empty(target, "the scanned target").to_string()
+            } else {
+                d.clone()
+            }
+        }),
     }
 }
 
@@ -329,7 +477,7 @@ fn finding_item(o: &Open<'_>, options: &PoamOptions, scan_date: Date, source: &s
     }
     PoamItem {
         description: limit(&description, TEXT_LIMIT),
-        control: o.controls.nist.first().cloned().unwrap_or_default(),
+        control: item_control(&o.controls),
         ccis: o.controls.ccis.clone(),
         office_org: options.office_org.clone(),
         security_checks: security_checks(&o.controls),
@@ -340,6 +488,7 @@ fn finding_item(o: &Open<'_>, options: &PoamOptions, scan_date: Date, source: &s
         status: "Ongoing",
         comments: limit(&comments_of(&[o]), TEXT_LIMIT),
         category: o.category,
+        risk: Risk::of(o.category, options.policy.relevance_of_threat),
         mitigations: String::new(),
         impact_description: o.category.impact_description().to_string(),
         recommendations: limit(
@@ -359,10 +508,8 @@ fn control_items(
     let mut by_control: BTreeMap<(u8, String), Vec<&Open<'_>>> = BTreeMap::new();
     for o in open {
         // A rule with no control makes a system-level item, listed last.
-        let key = match o.controls.nist.first() {
-            Some(c) => (0, c.clone()),
-            None => (1, String::new()),
-        };
+        let control = item_control(&o.controls);
+        let key = (u8::from(control.is_empty()), control);
         by_control.entry(key).or_default().push(o);
     }
     by_control
@@ -411,6 +558,7 @@ fn control_items(
                 status: "Ongoing",
                 comments: limit(&comments_of(&rules), TEXT_LIMIT),
                 category,
+                risk: Risk::of(category, options.policy.relevance_of_threat),
                 mitigations: String::new(),
                 impact_description: category.impact_description().to_string(),
                 recommendations: limit(
@@ -425,6 +573,16 @@ fn control_items(
             }
         })
         .collect()
+}
+
+/// The control of an item: the one the rule's first CCI maps to in DISA's list, else the
+/// content's first NIST SP 800-53 reference; empty for a system-level item.
+fn item_control(c: &RuleControls) -> String {
+    c.ccis
+        .iter()
+        .find_map(|cci| controls_of_cci(cci).into_iter().next())
+        .or_else(|| c.nist.first().cloned())
+        .unwrap_or_default()
 }
 
 /// The checks eMASS knows: DISA rule ids, else STIG ids, else the XCCDF rule id.
@@ -504,6 +662,7 @@ fn limit(s: &str, max: usize) -> String {
 impl PoamItem {
     /// The item's cells on its first row, columns A to V, dates as `MM/DD/YYYY`.
     pub fn cells(&self) -> [String; 22] {
+        let r = &self.risk;
         [
             String::new(),
             String::new(),
@@ -520,18 +679,36 @@ impl PoamItem {
             self.comments.clone(),
             self.category.raw().to_string(),
             self.mitigations.clone(),
-            self.category.level().to_string(),
-            self.category.level().to_string(),
-            self.category.level().to_string(),
-            self.category.level().to_string(),
+            r.severity.to_string(),
+            r.relevance_of_threat.to_string(),
+            r.likelihood.to_string(),
+            r.impact.to_string(),
             self.impact_description.clone(),
-            self.category.level().to_string(),
+            r.residual.to_string(),
             self.recommendations.clone(),
         ]
     }
 }
 
 impl Poam {
+    /// The headers of row 7: the template's, then "Devices Affected" when it is written.
+    pub fn headers(&self) -> Vec<&'static str> {
+        let mut h = HEADERS.to_vec();
+        if self.devices_affected.is_some() {
+            h.push(DEVICES_AFFECTED);
+        }
+        h
+    }
+
+    /// An item's cells on its first row, with "Devices Affected" when it is written.
+    pub fn row(&self, item: &PoamItem) -> Vec<String> {
+        let mut cells = item.cells().to_vec();
+        if let Some(d) = &self.devices_affected {
+            cells.push(d.clone());
+        }
+        cells
+    }
+
     /// The workbook: sheet `POA&M` in the template's layout.
     pub fn xlsx(&self) -> Result<Vec<u8>, ArtifactError> {
         self.build_xlsx().map_err(ArtifactError::Xlsx)
@@ -548,6 +725,9 @@ impl Poam {
         let date = Format::new().set_num_format("mm/dd/yyyy");
         for (col, w) in (0u16..).zip(WIDTHS) {
             ws.set_column_width(col, w)?;
+        }
+        if self.devices_affected.is_some() {
+            ws.set_column_width(22, 25.0)?;
         }
 
         ws.merge_range(0, 0, 0, 21, BANNER, &banner)?;
@@ -577,14 +757,14 @@ impl Poam {
         ws.merge_range(4, 3, 4, 8, &self.system_name, &Format::new())?;
         ws.merge_range(5, 3, 5, 8, "", &Format::new())?;
 
-        for (col, h) in (0u16..).zip(HEADERS) {
+        for (col, h) in (0u16..).zip(self.headers()) {
             ws.write_string_with_format(HEADER_ROW, col, h, &header)?;
         }
         ws.set_freeze_panes(HEADER_ROW + 1, 0)?;
 
         let mut row = HEADER_ROW + 1;
         for item in &self.items {
-            for (col, cell) in (0u16..).zip(item.cells()) {
+            for (col, cell) in (0u16..).zip(self.row(item)) {
                 if col == 7 {
                     let d = item.scheduled_completion;
                     let when = ExcelDateTime::from_ymd(
@@ -630,11 +810,12 @@ impl Poam {
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(Vec::new());
-        w.write_record(HEADERS).map_err(ArtifactError::Csv)?;
+        let headers = self.headers();
+        w.write_record(&headers).map_err(ArtifactError::Csv)?;
         for item in &self.items {
-            w.write_record(item.cells()).map_err(ArtifactError::Csv)?;
+            w.write_record(self.row(item)).map_err(ArtifactError::Csv)?;
             for m in item.milestones.iter().skip(1) {
-                let mut cells: [&str; 22] = [""; 22];
+                let mut cells = vec![""; headers.len()];
                 cells[8] = m;
                 w.write_record(cells).map_err(ArtifactError::Csv)?;
             }
@@ -655,7 +836,47 @@ mod tests {
         assert_eq!(Category::of_severity("unknown"), Category::II);
         assert_eq!(Category::of_severity("low"), Category::III);
         assert_eq!(Category::I.raw(), "I");
-        assert_eq!(Category::III.level(), "Low");
+        assert_eq!(Category::III.level(), Level::Low);
+    }
+
+    #[test]
+    fn risk_follows_sp_800_30() {
+        // With a threat of moderate relevance: CAT I is a moderate likelihood of high impact,
+        // a moderate risk; CAT III is low throughout.
+        let r = Risk::of(Category::I, Level::Moderate);
+        assert_eq!(
+            (r.severity, r.likelihood, r.impact, r.residual),
+            (Level::High, Level::Moderate, Level::High, Level::Moderate)
+        );
+        let r = Risk::of(Category::II, Level::Moderate);
+        assert_eq!(
+            (r.likelihood, r.residual),
+            (Level::Moderate, Level::Moderate)
+        );
+        let r = Risk::of(Category::III, Level::Moderate);
+        assert_eq!((r.likelihood, r.residual), (Level::Low, Level::Low));
+        // A very relevant threat raises both.
+        let r = Risk::of(Category::I, Level::VeryHigh);
+        assert_eq!((r.likelihood, r.residual), (Level::VeryHigh, Level::High));
+        // Both tables never fall as either input rises.
+        for table in [OVERALL_LIKELIHOOD, RISK_LEVEL] {
+            for row in &table {
+                assert!(row.windows(2).all(|w| w[0] <= w[1]));
+            }
+            for col in 0..5 {
+                assert!(table.windows(2).all(|w| w[0][col] <= w[1][col]));
+            }
+        }
+    }
+
+    #[test]
+    fn levels_parse_in_any_spelling() {
+        for s in ["Very Low", "very-low", "VERY_LOW", "verylow"] {
+            assert_eq!(s.parse::<Level>(), Ok(Level::VeryLow));
+        }
+        assert_eq!("moderate".parse::<Level>(), Ok(Level::Moderate));
+        assert!("medium".parse::<Level>().unwrap_err().contains("`medium`"));
+        assert_eq!(Level::VeryHigh.to_string(), "Very High");
     }
 
     #[test]

@@ -135,7 +135,7 @@ fn csv_has_the_headers_and_one_line_per_item() {
 }
 
 /// LibreOffice opens the workbook and converts it to CSV with the same rows. Skipped when
-/// LibreOffice is not installed, in CI too: CI does not install it.
+/// LibreOffice is not installed, but not in CI, which installs it.
 #[test]
 fn libreoffice_opens_the_workbook() {
     let Some(soffice) = ["libreoffice", "soffice"].into_iter().find(|b| {
@@ -144,6 +144,10 @@ fn libreoffice_opens_the_workbook() {
             .output()
             .is_ok_and(|o| o.status.success())
     }) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "LibreOffice is needed in CI (Debian: libreoffice-calc-nogui)"
+        );
         eprintln!("skipped: LibreOffice is not installed");
         return;
     };
@@ -176,4 +180,36 @@ fn libreoffice_opens_the_workbook() {
         .from_reader(text.as_bytes());
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), HEADER_ROW as usize + 1 + failed(&results));
+}
+
+#[test]
+fn devices_affected_is_a_column_after_the_template_s_last() {
+    let results = mini_results();
+    let options = PoamOptions {
+        devices_affected: Some(String::new()),
+        ..PoamOptions::default()
+    };
+    let p = poam::poam(&results, &options);
+    let device = p.devices_affected.clone().unwrap();
+    assert!(!device.trim().is_empty());
+    let mut wb: Xlsx<_> = open_workbook_from_rs(Cursor::new(p.xlsx().unwrap())).unwrap();
+    let range = wb.worksheet_range("POA&M").unwrap();
+    let cell = |r: u32, c: u32| range.get_value((r, c)).map(|v| v.to_string());
+    assert_eq!(cell(HEADER_ROW, 21).as_deref(), Some(HEADERS[21]));
+    assert_eq!(
+        cell(HEADER_ROW, 22).as_deref(),
+        Some(poam::DEVICES_AFFECTED)
+    );
+    for r in HEADER_ROW + 1..HEADER_ROW + 1 + failed(&results) as u32 {
+        assert_eq!(cell(r, 22).as_deref(), Some(device.as_str()));
+    }
+    let bytes = p.csv().unwrap();
+    let mut r = csv::Reader::from_reader(bytes.as_slice());
+    assert_eq!(&r.headers().unwrap()[22], poam::DEVICES_AFFECTED);
+    for rec in r.records() {
+        assert_eq!(&rec.unwrap()[22], device);
+    }
+    // Without it, the template's 22 columns only.
+    let p = poam::poam(&results, &PoamOptions::default());
+    assert_eq!(p.headers().len(), 22);
 }
