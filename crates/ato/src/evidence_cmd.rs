@@ -6,10 +6,16 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use ato_artifacts::oscal;
-use ato_artifacts::poam::{self, Per, PoamOptions, Policy};
+use ato_artifacts::poam::{self, Level, Per, PoamOptions, Policy};
 use ato_artifacts::results::ScanResults;
 use ato_xccdf::results::write_atomically;
 use clap::{Args, Subcommand};
+
+use crate::config::{Config, MAX_DUE_DAYS};
+
+const DEFAULT_OFFICE_ORG: &str = "System Owner";
+const DEFAULT_RESOURCES: &str =
+    "System administrator time to apply and verify the fix; no funding needed";
 
 #[derive(Args)]
 pub struct PoamArgs {
@@ -29,37 +35,70 @@ pub struct PoamArgs {
     #[arg(long, value_name = "DATE")]
     scan_date: Option<jiff::civil::Date>,
     /// Office/Org: "Organization, First Last, Phone, Email" (at least the organization).
-    #[arg(long, value_name = "TEXT", default_value = "System Owner")]
-    office_org: String,
-    /// Resources Required of each item.
-    #[arg(
-        long,
-        value_name = "TEXT",
-        default_value = "System administrator time to apply and verify the fix; no funding needed"
-    )]
-    resources: String,
+    /// Default: `System Owner`.
+    #[arg(long, value_name = "TEXT")]
+    office_org: Option<String>,
+    /// Resources Required of each item. Default: administrator time, no funding.
+    #[arg(long, value_name = "TEXT")]
+    resources: Option<String>,
+    /// Add eMASS's "Devices Affected" column (after the template's last column) with TEXT;
+    /// without TEXT, the scanned target's name.
+    #[arg(long, value_name = "TEXT", num_args = 0..=1, default_missing_value = "")]
+    devices_affected: Option<String>,
 }
 
 #[derive(Args)]
 struct PolicyArgs {
-    /// Days from the scan to the scheduled completion of a CAT I (high) finding.
-    #[arg(long, value_name = "DAYS", default_value_t = 30)]
-    cat1_days: u32,
-    /// Days for a CAT II (medium) finding.
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
-    cat2_days: u32,
-    /// Days for a CAT III (low) finding.
-    #[arg(long, value_name = "DAYS", default_value_t = 180)]
-    cat3_days: u32,
+    /// Read the POA&M policy from FILE (TOML: `[poam]` and `[poam.due-days]`); flags win over
+    /// it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Days from the scan to the scheduled completion of a CAT I (high) finding. Default: 30.
+    #[arg(long, value_name = "DAYS", value_parser = days)]
+    cat1_days: Option<u32>,
+    /// Days for a CAT II (medium) finding. Default: 90.
+    #[arg(long, value_name = "DAYS", value_parser = days)]
+    cat2_days: Option<u32>,
+    /// Days for a CAT III (low) finding. Default: 180.
+    #[arg(long, value_name = "DAYS", value_parser = days)]
+    cat3_days: Option<u32>,
+    /// Relevance of Threat, the start of the risk columns (NIST SP 800-30): Very Low, Low,
+    /// Moderate, High or Very High. Default: Moderate.
+    #[arg(long, value_name = "LEVEL")]
+    relevance_of_threat: Option<Level>,
+}
+
+fn days(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(d) if (1..=MAX_DUE_DAYS).contains(&d) => Ok(d),
+        _ => Err(format!("give 1 to {MAX_DUE_DAYS} days")),
+    }
 }
 
 impl PolicyArgs {
-    fn policy(&self) -> Policy {
-        Policy {
-            cat1_days: self.cat1_days,
-            cat2_days: self.cat2_days,
-            cat3_days: self.cat3_days,
+    /// The configuration file, or an empty one.
+    fn config(&self) -> Result<Config> {
+        match &self.config {
+            Some(path) => Config::load(path),
+            None => Ok(Config::default()),
         }
+    }
+
+    /// The policy: flags, then the file, then the defaults.
+    fn policy(&self, config: &Config) -> Result<Policy> {
+        let d = Policy::default();
+        let due = &config.poam.due_days;
+        Ok(Policy {
+            cat1_days: self.cat1_days.or(due.cat1).unwrap_or(d.cat1_days),
+            cat2_days: self.cat2_days.or(due.cat2).unwrap_or(d.cat2_days),
+            cat3_days: self.cat3_days.or(due.cat3).unwrap_or(d.cat3_days),
+            relevance_of_threat: match self.relevance_of_threat {
+                Some(l) => l,
+                None => config
+                    .relevance_of_threat()?
+                    .unwrap_or(d.relevance_of_threat),
+            },
+        })
     }
 }
 
@@ -97,16 +136,25 @@ struct OscalDocArgs {
 }
 
 pub fn poam(args: PoamArgs) -> Result<ExitCode> {
+    let config = args.policy.config()?;
     let results = ScanResults::load(&args.results)?;
+    let c = &config.poam;
     let options = PoamOptions {
         per: match args.per {
             PerArg::Finding => Per::Finding,
             PerArg::Control => Per::Control,
         },
-        policy: args.policy.policy(),
+        policy: args.policy.policy(&config)?,
         scan_date: args.scan_date,
-        office_org: args.office_org,
-        resources: args.resources,
+        office_org: args
+            .office_org
+            .or_else(|| c.office_org.clone())
+            .unwrap_or_else(|| DEFAULT_OFFICE_ORG.to_string()),
+        resources: args
+            .resources
+            .or_else(|| c.resources.clone())
+            .unwrap_or_else(|| DEFAULT_RESOURCES.to_string()),
+        devices_affected: args.devices_affected.or_else(|| c.devices_affected.clone()),
     };
     if options.office_org.trim().is_empty() || options.resources.trim().is_empty() {
         bail!("eMASS requires Office/Org and Resources Required: give `--office-org` and `--resources` some text");
@@ -130,12 +178,14 @@ pub fn poam(args: PoamArgs) -> Result<ExitCode> {
 pub fn oscal(args: OscalArgs) -> Result<ExitCode> {
     let (doc, args) = match args.document {
         OscalDocument::AssessmentResults(a) => {
+            let policy = a.policy.policy(&a.policy.config()?)?;
             let results = ScanResults::load(&a.results)?;
-            (oscal::assessment_results(&results, &a.policy.policy()), a)
+            (oscal::assessment_results(&results, &policy), a)
         }
         OscalDocument::Poam(a) => {
+            let policy = a.policy.policy(&a.policy.config()?)?;
             let results = ScanResults::load(&a.results)?;
-            let Some(doc) = oscal::poam(&results, &a.policy.policy()) else {
+            let Some(doc) = oscal::poam(&results, &policy) else {
                 bail!(
                     "no rule failed in `{}`: an OSCAL POA&M needs at least one item",
                     a.results.display()

@@ -1,6 +1,7 @@
 //! `ato`: SCAP scanning and ATO artifacts from one offline binary.
 
 mod artifacts_cmd;
+mod config;
 mod content_choice;
 mod evidence_cmd;
 mod fix_cmd;
