@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(openscap-scanner openscap-utils openscap-common ssg-base ssg-debian ssg-debderived
-          ssg-nondebian libxml2-utils debootstrap systemd time ansible python3-venv)
+          ssg-nondebian libxml2-utils debootstrap systemd time ansible python3-venv
+          libreoffice-calc-nogui)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -113,6 +113,25 @@ pub fn file_line_rule(name: &str, path: &str, pattern: &str) -> (String, String,
     (def, test, object)
 }
 
+/// The MITRE SAF CLI: `ATO_SAF`, else `saf` on the PATH. `None` (the caller skips) only
+/// outside CI: CI installs it.
+pub fn saf_cli() -> Option<PathBuf> {
+    let found = std::env::var_os("ATO_SAF").map(PathBuf::from).or_else(|| {
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .map(|d| d.join("saf"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the SAF CLI is needed in CI: set ATO_SAF or put `saf` on the PATH"
+        );
+        eprintln!("skipped: no SAF CLI (set ATO_SAF or put `saf` on the PATH)");
+    }
+    found
+}
+
 pub fn ato() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ato"))
 }
