@@ -406,6 +406,43 @@ mod tests {
     }
 
     #[test]
+    fn non_utf8_file_names_make_the_object_incomplete() {
+        use std::os::unix::ffi::OsStrExt;
+        let fx = Fixture::new(&[("etc/conf.d/a.conf", b"root\n")]);
+        let odd = std::ffi::OsStr::from_bytes(b"b\xff.conf");
+        fs::write(fx.root().join("etc/conf.d").join(odd), b"root\n").unwrap();
+        let entities = |path: &str| {
+            vec![
+                lit("path", Operation::Equals, path),
+                lit("filename", Operation::PatternMatch, r"\.conf$"),
+                lit("pattern", Operation::PatternMatch, r"root"),
+                instance_ge_1(),
+            ]
+        };
+        let c = fx.run(&[], entities("/etc/conf.d"));
+        assert_eq!(c.flag, Flag::Incomplete);
+        assert_eq!(c.items.len(), 1);
+        assert!(
+            c.messages
+                .iter()
+                .any(|m| m.contains("/etc/conf.d") && m.contains("not UTF-8")),
+            "{:?}",
+            c.messages
+        );
+        // With nothing else found, the object is still incomplete, not "does not exist".
+        fs::remove_file(fx.root().join("etc/conf.d/a.conf")).unwrap();
+        let fx2 = Fixture {
+            _dir: fx._dir,
+            target: fx.target,
+            regexes: RegexCache::new(),
+            shared: SharedCache::new(),
+        };
+        let c = fx2.run(&[], entities("/etc/conf.d"));
+        assert_eq!(c.flag, Flag::Incomplete, "{:?}", c.messages);
+        assert!(c.items.is_empty());
+    }
+
+    #[test]
     fn non_utf8_content_is_an_error_naming_the_file() {
         let fx = Fixture::new(&[("latin1", b"caf\xe9 root:x:0:0\n"), ("ok", b"root:x:0:0\n")]);
         let entities = vec![
