@@ -31,6 +31,7 @@
 //! their places.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use ato_content::xccdf::Rule;
 use ato_xccdf::XccdfResult;
@@ -41,6 +42,7 @@ use rust_xlsxwriter::{DataValidation, ExcelDateTime, Format, FormatAlign, Workbo
 use crate::controls::{controls_of_cci, map_rule, RuleControls};
 use crate::error::ArtifactError;
 use crate::results::ScanResults;
+use crate::stig::{DisaRule, DisaStig};
 
 /// The header of the optional column W, as eMASS names it.
 pub const DEVICES_AFFECTED: &str = "Devices Affected";
@@ -148,6 +150,9 @@ pub struct PoamOptions {
     /// Write the "Devices Affected" column with this text; an empty text names the scanned
     /// target. `None`: no such column.
     pub devices_affected: Option<String>,
+    /// The DISA STIG the content implements: its rule ids (`SV-…_rule`) become the Security
+    /// Checks, matched by STIG id, and it is named in the source.
+    pub stig: Option<Arc<DisaStig>>,
 }
 
 impl Default for PoamOptions {
@@ -160,6 +165,7 @@ impl Default for PoamOptions {
             resources: "System administrator time to apply and verify the fix; no funding needed"
                 .to_string(),
             devices_affected: None,
+            stig: None,
         }
     }
 }
@@ -369,6 +375,8 @@ pub struct Poam {
 struct Open<'a> {
     rule: &'a Rule,
     controls: RuleControls,
+    /// The DISA STIG's rules with the rule's STIG ids.
+    stig_rules: Vec<&'a DisaRule>,
     category: Category,
     fix_text: String,
     description: String,
@@ -385,8 +393,8 @@ pub fn poam(results: &ScanResults, options: &PoamOptions) -> Poam {
                 .to_zoned_datetime(jiff::tz::TimeZone::UTC)
                 .date()
         });
-    let open = open_findings(results);
-    let source = source(results, scan_date);
+    let open = open_findings(results, options.stig.as_deref());
+    let source = source(results, scan_date, options.stig.as_deref());
     let items = match options.per {
         Per::Finding => open
             .iter()
@@ -410,7 +418,7 @@ pub fn poam(results: &ScanResults, options: &PoamOptions) -> Poam {
     }
 }
 
-fn open_findings(results: &ScanResults) -> Vec<Open<'_>> {
+fn open_findings<'a>(results: &'a ScanResults, stig: Option<&'a DisaStig>) -> Vec<Open<'a>> {
     let rules = results.benchmark.rules();
     let by_id: BTreeMap<&str, &Rule> = rules.iter().map(|r| (r.base.id.as_str(), *r)).collect();
     results
@@ -421,9 +429,17 @@ fn open_findings(results: &ScanResults) -> Vec<Open<'_>> {
         .filter_map(|rr| {
             let rule = *by_id.get(rr.rule_id.as_str())?;
             let text = results.texts.get(&rr.rule_id);
+            let controls = map_rule(rule, &rr.idents);
+            let stig_rules = stig.map_or_else(Vec::new, |s| {
+                s.rules
+                    .iter()
+                    .filter(|d| controls.stig_ids.contains(&d.stig_id))
+                    .collect()
+            });
             Some(Open {
                 rule,
-                controls: map_rule(rule, &rr.idents),
+                stig_rules,
+                controls,
                 category: Category::of_severity(&rr.severity),
                 fix_text: text.map(|t| t.fix_text.clone()).unwrap_or_default(),
                 description: text.map(|t| t.description.clone()).unwrap_or_default(),
@@ -437,7 +453,7 @@ fn date_of(timestamp: &str) -> Option<Date> {
     timestamp.get(..10)?.parse().ok()
 }
 
-fn source(results: &ScanResults, date: Date) -> String {
+fn source(results: &ScanResults, date: Date, stig: Option<&DisaStig>) -> String {
     let b = &results.benchmark;
     let profile = results
         .test_result
@@ -445,8 +461,11 @@ fn source(results: &ScanResults, date: Date) -> String {
         .as_deref()
         .map(|p| format!(", profile {p}"))
         .unwrap_or_default();
+    let against = stig
+        .map(|s| format!(", for {}", s.stig_ref().trim()))
+        .unwrap_or_default();
     format!(
-        "SCAP scan by {} of {}: {} {}{profile}, {}",
+        "SCAP scan by {} of {}: {} {}{profile}{against}, {}",
         scanner(results),
         non_empty(&results.test_result.target, "the target"),
         b.title.trim(),
@@ -477,10 +496,10 @@ fn finding_item(o: &Open<'_>, options: &PoamOptions, scan_date: Date, source: &s
     }
     PoamItem {
         description: limit(&description, TEXT_LIMIT),
-        control: item_control(&o.controls),
+        control: item_control(o),
         ccis: o.controls.ccis.clone(),
         office_org: options.office_org.clone(),
-        security_checks: security_checks(&o.controls),
+        security_checks: security_checks(o),
         resources: limit(&options.resources, RESOURCES_LIMIT),
         scheduled_completion: scheduled,
         milestones: vec![milestone(scheduled)],
@@ -508,7 +527,7 @@ fn control_items(
     let mut by_control: BTreeMap<(u8, String), Vec<&Open<'_>>> = BTreeMap::new();
     for o in open {
         // A rule with no control makes a system-level item, listed last.
-        let control = item_control(&o.controls);
+        let control = item_control(o);
         let key = (u8::from(control.is_empty()), control);
         by_control.entry(key).or_default().push(o);
     }
@@ -547,10 +566,7 @@ fn control_items(
                 control,
                 ccis,
                 office_org: options.office_org.clone(),
-                security_checks: rules
-                    .iter()
-                    .flat_map(|o| security_checks(&o.controls))
-                    .collect(),
+                security_checks: rules.iter().flat_map(|o| security_checks(o)).collect(),
                 resources: limit(&options.resources, RESOURCES_LIMIT),
                 scheduled_completion: scheduled,
                 milestones: vec![milestone(scheduled)],
@@ -575,19 +591,30 @@ fn control_items(
         .collect()
 }
 
-/// The control of an item: the one the rule's first CCI maps to in DISA's list, else the
-/// content's first NIST SP 800-53 reference; empty for a system-level item.
-fn item_control(c: &RuleControls) -> String {
-    c.ccis
-        .iter()
+/// The control of an item: the one the rule's first CCI maps to in DISA's list (the STIG's
+/// CCIs for the rule when the content gives none), else the content's first NIST SP 800-53
+/// reference; empty for a system-level item.
+fn item_control(o: &Open<'_>) -> String {
+    let c = &o.controls;
+    let stig_ccis = o.stig_rules.iter().flat_map(|d| d.ccis.iter());
+    let ccis: Vec<&String> = if c.ccis.is_empty() {
+        stig_ccis.collect()
+    } else {
+        c.ccis.iter().collect()
+    };
+    ccis.into_iter()
         .find_map(|cci| controls_of_cci(cci).into_iter().next())
         .or_else(|| c.nist.first().cloned())
         .unwrap_or_default()
 }
 
-/// The checks eMASS knows: DISA rule ids, else STIG ids, else the XCCDF rule id.
-fn security_checks(c: &RuleControls) -> Vec<String> {
-    if !c.disa_rule_ids.is_empty() {
+/// The checks eMASS knows: the DISA STIG's rule ids, else the content's DISA rule ids, else
+/// STIG ids, else the XCCDF rule id.
+fn security_checks(o: &Open<'_>) -> Vec<String> {
+    let c = &o.controls;
+    if !o.stig_rules.is_empty() {
+        o.stig_rules.iter().map(|d| d.rule_id.clone()).collect()
+    } else if !c.disa_rule_ids.is_empty() {
         c.disa_rule_ids.clone()
     } else if !c.stig_ids.is_empty() {
         c.stig_ids.clone()
@@ -601,11 +628,19 @@ fn comments_of(open: &[&Open<'_>]) -> String {
     let mut ccis: Vec<&str> = Vec::new();
     let mut nist: Vec<&str> = Vec::new();
     let mut rules: Vec<&str> = Vec::new();
+    let mut stig: Vec<String> = Vec::new();
     for o in open {
         ccis.extend(o.controls.ccis.iter().map(String::as_str));
         nist.extend(o.controls.nist.iter().map(String::as_str));
         rules.push(&o.controls.rule_id);
+        stig.extend(
+            o.stig_rules
+                .iter()
+                .map(|d| format!("{} ({})", d.stig_id, d.vuln_num)),
+        );
     }
+    stig.sort();
+    stig.dedup();
     for v in [&mut ccis, &mut nist] {
         v.sort_unstable();
         v.dedup();
@@ -617,8 +652,13 @@ fn comments_of(open: &[&Open<'_>]) -> String {
             v.join(", ")
         }
     };
+    let stig = if stig.is_empty() {
+        String::new()
+    } else {
+        format!(" STIG: {}.", stig.join(", "))
+    };
     format!(
-        "CCI: {}. NIST SP 800-53: {}. XCCDF rule: {}.",
+        "CCI: {}. NIST SP 800-53: {}.{stig} XCCDF rule: {}.",
         list(&ccis),
         list(&nist),
         rules.join(", ")

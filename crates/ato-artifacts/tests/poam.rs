@@ -213,3 +213,42 @@ fn devices_affected_is_a_column_after_the_template_s_last() {
     let p = poam::poam(&results, &PoamOptions::default());
     assert_eq!(p.headers().len(), 22);
 }
+
+/// With the DISA STIG, the Security Checks are its rule ids, matched by STIG id, the comments
+/// name the STIG ids and vulnerabilities, and the source names the STIG.
+#[test]
+fn a_disa_stig_gives_its_rule_ids_as_security_checks() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/stig/rhel-7-v3r8-mini-sample-xxcdf.xml");
+    let stig = ato_artifacts::stig::DisaStig::load(&path).unwrap();
+    let results = mini_results();
+    let without = poam::poam(&results, &PoamOptions::default());
+    let options = PoamOptions {
+        stig: Some(std::sync::Arc::new(stig.clone())),
+        ..PoamOptions::default()
+    };
+    let with = poam::poam(&results, &options);
+    assert_eq!(with.items.len(), without.items.len());
+    let mut matched = 0;
+    for (w, o) in with.items.iter().zip(&without.items) {
+        let in_stig: Vec<&ato_artifacts::stig::DisaRule> = stig
+            .rules
+            .iter()
+            .filter(|d| o.security_checks.contains(&d.stig_id))
+            .collect();
+        if in_stig.is_empty() {
+            assert_eq!(w.security_checks, o.security_checks);
+            continue;
+        }
+        matched += 1;
+        let ids: Vec<String> = in_stig.iter().map(|d| d.rule_id.clone()).collect();
+        assert_eq!(w.security_checks, ids);
+        assert!(ids.iter().all(|i| i.starts_with("SV-")), "{ids:?}");
+        assert!(w.comments.contains(&in_stig[0].vuln_num), "{}", w.comments);
+        assert!(w.source.contains(&stig.title), "{}", w.source);
+    }
+    assert!(
+        matched > 0,
+        "no failed rule of the sample is in the sample STIG"
+    );
+}

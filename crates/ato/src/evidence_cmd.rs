@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use ato_artifacts::oscal;
 use ato_artifacts::poam::{self, Level, Per, PoamOptions, Policy};
 use ato_artifacts::results::ScanResults;
+use ato_artifacts::stig::DisaStig;
 use ato_xccdf::results::write_atomically;
 use clap::{Args, Subcommand};
 
@@ -45,6 +46,10 @@ pub struct PoamArgs {
     /// without TEXT, the scanned target's name.
     #[arg(long, value_name = "TEXT", num_args = 0..=1, default_missing_value = "")]
     devices_affected: Option<String>,
+    /// The DISA STIG benchmark the content implements (`U_*_STIG_V#R#_Manual-xccdf.xml`): its
+    /// rule ids (`SV-…_rule`) become the Security Checks, matched by STIG id.
+    #[arg(long, value_name = "FILE")]
+    stig: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -155,6 +160,10 @@ pub fn poam(args: PoamArgs) -> Result<ExitCode> {
             .or_else(|| c.resources.clone())
             .unwrap_or_else(|| DEFAULT_RESOURCES.to_string()),
         devices_affected: args.devices_affected.or_else(|| c.devices_affected.clone()),
+        stig: match &args.stig {
+            Some(path) => Some(std::sync::Arc::new(DisaStig::load(path)?)),
+            None => None,
+        },
     };
     if options.office_org.trim().is_empty() || options.resources.trim().is_empty() {
         bail!("eMASS requires Office/Org and Resources Required: give `--office-org` and `--resources` some text");
