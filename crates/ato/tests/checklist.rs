@@ -136,12 +136,7 @@ fn saf_cli_counts_our_ckl_as_we_do() {
         assert!(matches!(status.code(), Some(0 | 2)), "ato scan: {status}");
     }
     let ckl = dir.path().join("ubuntu2004.ckl");
-    let out = run(ato()
-        .args(["checklist", "--results"])
-        .arg(&results)
-        .arg("--output")
-        .arg(&ckl));
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = write_artifact(&["checklist"], &results, &ckl);
     let ours = printed_counts(&stderr(&out));
 
     let hdf = dir.path().join("ubuntu2004-hdf.json");

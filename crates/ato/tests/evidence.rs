@@ -121,12 +121,7 @@ fn poam_and_oscal_of_a_scan_match_its_summary() {
 
     // The eMASS workbook: one row per open finding, required columns filled.
     let xlsx = dir.path().join("poam.xlsx");
-    let out = run(ato()
-        .args(["poam", "--results"])
-        .arg(&results)
-        .arg("--output")
-        .arg(&xlsx));
-    assert!(out.status.success(), "{}", stderr(&out));
+    write_artifact(&["poam"], &results, &xlsx);
     let mut wb: Xlsx<_> =
         open_workbook_from_rs(Cursor::new(std::fs::read(&xlsx).unwrap())).unwrap();
     let range = wb.worksheet_range("POA&M").unwrap();
@@ -161,12 +156,7 @@ fn poam_and_oscal_of_a_scan_match_its_summary() {
 
     // OSCAL.
     let ar_path = dir.path().join("ar.json");
-    let out = run(ato()
-        .args(["oscal", "assessment-results", "--results"])
-        .arg(&results)
-        .arg("--output")
-        .arg(&ar_path));
-    assert!(out.status.success(), "{}", stderr(&out));
+    write_artifact(&["oscal", "assessment-results"], &results, &ar_path);
     let ar = json_of(&ar_path);
     assert_valid(
         &schema("oscal_assessment-results_schema.json"),
@@ -179,12 +169,7 @@ fn poam_and_oscal_of_a_scan_match_its_summary() {
     assert!(len(&result["findings"]) > 0);
 
     let poam_path = dir.path().join("poam.json");
-    let out = run(ato()
-        .args(["oscal", "poam", "--results"])
-        .arg(&results)
-        .arg("--output")
-        .arg(&poam_path));
-    assert!(out.status.success(), "{}", stderr(&out));
+    write_artifact(&["oscal", "poam"], &results, &poam_path);
     let poam = json_of(&poam_path);
     assert_valid(&schema("oscal_poam_schema.json"), &poam, "POA&M");
     let p = &poam["plan-of-action-and-milestones"];
@@ -319,19 +304,9 @@ fn poam_rows_agree_with_saf_ckl2poam() {
     let dir = tempfile::tempdir().unwrap();
     let (results, totals) = scan(dir.path());
     let ckl = dir.path().join("ubuntu2004.ckl");
-    let out = run(ato()
-        .args(["checklist", "--results"])
-        .arg(&results)
-        .arg("--output")
-        .arg(&ckl));
-    assert!(out.status.success(), "{}", stderr(&out));
+    write_artifact(&["checklist"], &results, &ckl);
     let ours_path = dir.path().join("poam.xlsx");
-    let out = run(ato()
-        .args(["poam", "--results"])
-        .arg(&results)
-        .arg("--output")
-        .arg(&ours_path));
-    assert!(out.status.success(), "{}", stderr(&out));
+    write_artifact(&["poam"], &results, &ours_path);
 
     let saf_dir = dir.path().join("saf");
     let convert = Command::new(&saf)

@@ -132,6 +132,24 @@ pub fn saf_cli() -> Option<PathBuf> {
     found
 }
 
+/// Runs `ato <command...> --results RESULTS --output OUTPUT`, which must succeed, and returns
+/// its output.
+pub fn write_artifact(command: &[&str], results: &Path, output: &Path) -> Output {
+    let out = run(ato()
+        .args(command)
+        .arg("--results")
+        .arg(results)
+        .arg("--output")
+        .arg(output));
+    assert!(
+        out.status.success(),
+        "ato {}: {}",
+        command.join(" "),
+        stderr(&out)
+    );
+    out
+}
+
 pub fn ato() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ato"))
 }
