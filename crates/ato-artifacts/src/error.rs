@@ -23,6 +23,8 @@ pub enum ArtifactError {
     },
     #[error("cannot use `{path}`: {message}")]
     Format { path: PathBuf, message: String },
+    #[error("cannot make the POA&M: {0}")]
+    Poam(String),
     #[error("cannot make the POA&M workbook")]
     Xlsx(#[source] rust_xlsxwriter::XlsxError),
     #[error("cannot write CSV")]

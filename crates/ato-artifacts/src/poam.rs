@@ -384,7 +384,10 @@ struct Open<'a> {
 
 /// Builds the POA&M of a scan: an item per failed rule (or per control with failed rules),
 /// in the order of the results (of the controls).
-pub fn poam(results: &ScanResults, options: &PoamOptions) -> Poam {
+///
+/// Fails when a scheduled completion date would fall after 9999-12-31, and when the DISA STIG
+/// given shares no STIG id with the benchmark (it is not the STIG the content implements).
+pub fn poam(results: &ScanResults, options: &PoamOptions) -> Result<Poam, ArtifactError> {
     let scan_date = options
         .scan_date
         .or_else(|| date_of(&results.test_result.start_time))
@@ -393,6 +396,17 @@ pub fn poam(results: &ScanResults, options: &PoamOptions) -> Poam {
                 .to_zoned_datetime(jiff::tz::TimeZone::UTC)
                 .date()
         });
+    let p = &options.policy;
+    let longest = p.cat1_days.max(p.cat2_days).max(p.cat3_days);
+    if scan_date.checked_add(i64::from(longest).days()).is_err() {
+        return Err(ArtifactError::Poam(format!(
+            "{longest} days after the scan date {scan_date} is past the last date a POA&M can \
+             hold, 9999-12-31"
+        )));
+    }
+    if let Some(stig) = options.stig.as_deref() {
+        check_stig_matches(results, stig)?;
+    }
     let open = open_findings(results, options.stig.as_deref());
     let source = source(results, scan_date, options.stig.as_deref());
     let items = match options.per {
@@ -403,7 +417,7 @@ pub fn poam(results: &ScanResults, options: &PoamOptions) -> Poam {
         Per::Control => control_items(&open, options, scan_date, &source),
     };
     let target = &results.test_result.target;
-    Poam {
+    Ok(Poam {
         items,
         date_exported: scan_date,
         exported_by: format!("ato {}", env!("CARGO_PKG_VERSION")),
@@ -415,7 +429,30 @@ pub fn poam(results: &ScanResults, options: &PoamOptions) -> Poam {
                 d.clone()
             }
         }),
+    })
+}
+
+/// A STIG that shares no STIG id with the benchmark's rules is the wrong STIG.
+fn check_stig_matches(results: &ScanResults, stig: &DisaStig) -> Result<(), ArtifactError> {
+    let ids: std::collections::HashSet<&str> =
+        stig.rules.iter().map(|d| d.stig_id.as_str()).collect();
+    let shared = results.benchmark.rules().into_iter().any(|r| {
+        map_rule(r, &[])
+            .stig_ids
+            .iter()
+            .any(|s| ids.contains(s.as_str()))
+    });
+    if shared {
+        return Ok(());
     }
+    Err(ArtifactError::Poam(format!(
+        "the DISA STIG `{}` ({} {}) has none of the STIG ids of the benchmark `{}`'s rules: \
+         give the STIG that this content implements",
+        stig.filename,
+        stig.title.trim(),
+        stig.version.trim(),
+        results.benchmark.title.trim()
+    )))
 }
 
 fn open_findings<'a>(results: &'a ScanResults, stig: Option<&'a DisaStig>) -> Vec<Open<'a>> {
@@ -438,14 +475,37 @@ fn open_findings<'a>(results: &'a ScanResults, stig: Option<&'a DisaStig>) -> Ve
             });
             Some(Open {
                 rule,
+                fix_text: fix_text(&stig_rules, text.map_or("", |t| t.fix_text.as_str())),
                 stig_rules,
                 controls,
                 category: Category::of_severity(&rr.severity),
-                fix_text: text.map(|t| t.fix_text.clone()).unwrap_or_default(),
                 description: text.map(|t| t.description.clone()).unwrap_or_default(),
             })
         })
         .collect()
+}
+
+/// The fix text of a finding: the DISA STIG's for its STIG ids, else the rule's own.
+fn fix_text(stig_rules: &[&DisaRule], own: &str) -> String {
+    let mut texts: Vec<&str> = stig_rules
+        .iter()
+        .map(|d| d.fix_text.trim())
+        .filter(|t| !t.is_empty())
+        .collect();
+    texts.dedup();
+    if texts.is_empty() {
+        own.trim().to_string()
+    } else {
+        texts.join("\n\n")
+    }
+}
+
+/// What to do when there is no fix text: SSG rules put the steps in the description.
+fn no_fix_text(rule_id: &str) -> String {
+    format!(
+        "Make the change the description gives (`ato fix --rule {rule_id}` writes the content's \
+         remediation script for it), then scan again to confirm the rule passes."
+    )
 }
 
 /// The date of an XCCDF timestamp (`2026-12-03T16:21:18+00:00`).
@@ -511,7 +571,11 @@ fn finding_item(o: &Open<'_>, options: &PoamOptions, scan_date: Date, source: &s
         mitigations: String::new(),
         impact_description: o.category.impact_description().to_string(),
         recommendations: limit(
-            non_empty(&o.fix_text, "Apply the rule's remediation and scan again."),
+            &if o.fix_text.is_empty() {
+                no_fix_text(&o.controls.rule_id)
+            } else {
+                o.fix_text.clone()
+            },
             TEXT_LIMIT,
         ),
         rules: vec![o.controls.rule_id.clone()],
@@ -552,8 +616,14 @@ fn control_items(
             );
             let fixes: Vec<String> = rules
                 .iter()
-                .filter(|o| !o.fix_text.is_empty())
-                .map(|o| format!("{}: {}", o.rule.base.title.trim(), o.fix_text))
+                .map(|o| {
+                    let fix = if o.fix_text.is_empty() {
+                        no_fix_text(&o.controls.rule_id)
+                    } else {
+                        o.fix_text.clone()
+                    };
+                    format!("{}: {fix}", o.rule.base.title.trim())
+                })
                 .collect();
             let mut ccis: Vec<String> = rules
                 .iter()
@@ -577,14 +647,7 @@ fn control_items(
                 risk: Risk::of(category, options.policy.relevance_of_threat),
                 mitigations: String::new(),
                 impact_description: category.impact_description().to_string(),
-                recommendations: limit(
-                    &if fixes.is_empty() {
-                        "Apply the rules' remediations and scan again.".to_string()
-                    } else {
-                        fixes.join("\n\n")
-                    },
-                    TEXT_LIMIT,
-                ),
+                recommendations: limit(&fixes.join("\n\n"), TEXT_LIMIT),
                 rules: rules.iter().map(|o| o.controls.rule_id.clone()).collect(),
             }
         })
@@ -845,12 +908,20 @@ impl Poam {
         wb.save_to_buffer()
     }
 
-    /// CSV (RFC 4180): the template's column headers, then one line per item row.
+    /// The headers of a CSV: the sheet's, trimmed, with column A's stray copy of column C's
+    /// left out, so that every column has its own name.
+    pub fn csv_headers(&self) -> Vec<&'static str> {
+        let mut h: Vec<&'static str> = self.headers().into_iter().map(str::trim).collect();
+        h[0] = "";
+        h
+    }
+
+    /// CSV (RFC 4180): [`Poam::csv_headers`], then one line per item row.
     pub fn csv(&self) -> Result<Vec<u8>, ArtifactError> {
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(Vec::new());
-        let headers = self.headers();
+        let headers = self.csv_headers();
         w.write_record(&headers).map_err(ArtifactError::Csv)?;
         for item in &self.items {
             w.write_record(self.row(item)).map_err(ArtifactError::Csv)?;

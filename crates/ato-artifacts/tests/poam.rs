@@ -56,7 +56,7 @@ const FILLED: [usize; 18] = [
 #[test]
 fn xlsx_has_one_row_per_open_finding_with_required_columns() {
     let results = mini_results();
-    let p = poam::poam(&results, &PoamOptions::default());
+    let p = poam::poam(&results, &PoamOptions::default()).unwrap();
     assert_eq!(p.items.len(), failed(&results));
     assert!(!p.items.is_empty());
     let (headers, rows) = sheet_rows(&p.xlsx().unwrap());
@@ -86,7 +86,7 @@ fn scheduled_dates_follow_the_category_policy() {
         scan_date: Some("2026-01-01".parse().unwrap()),
         ..PoamOptions::default()
     };
-    let p = poam::poam(&results, &options);
+    let p = poam::poam(&results, &options).unwrap();
     for item in &p.items {
         let days = match item.category.raw() {
             "I" => 30,
@@ -106,7 +106,7 @@ fn per_control_items_cover_every_failed_rule_once_per_control() {
         per: Per::Control,
         ..PoamOptions::default()
     };
-    let p = poam::poam(&results, &options);
+    let p = poam::poam(&results, &options).unwrap();
     let mut rules: Vec<&String> = p.items.iter().flat_map(|i| &i.rules).collect();
     rules.sort();
     rules.dedup();
@@ -120,11 +120,16 @@ fn per_control_items_cover_every_failed_rule_once_per_control() {
 #[test]
 fn csv_has_the_headers_and_one_line_per_item() {
     let results = mini_results();
-    let p = poam::poam(&results, &PoamOptions::default());
+    let p = poam::poam(&results, &PoamOptions::default()).unwrap();
     let bytes = p.csv().unwrap();
     let mut r = csv::Reader::from_reader(bytes.as_slice());
     let headers: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-    assert_eq!(headers, HEADERS);
+    assert_eq!(headers, p.csv_headers());
+    assert_eq!(headers[0], "");
+    assert_eq!(headers[13], "Raw Severity");
+    for (h, template) in headers.iter().zip(HEADERS).skip(1) {
+        assert_eq!(h, template.trim());
+    }
     let records: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), failed(&results));
     for rec in &records {
@@ -152,7 +157,7 @@ fn libreoffice_opens_the_workbook() {
         return;
     };
     let results = mini_results();
-    let p = poam::poam(&results, &PoamOptions::default());
+    let p = poam::poam(&results, &PoamOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let xlsx = dir.path().join("poam.xlsx");
     std::fs::write(&xlsx, p.xlsx().unwrap()).unwrap();
@@ -189,7 +194,7 @@ fn devices_affected_is_a_column_after_the_template_s_last() {
         devices_affected: Some(String::new()),
         ..PoamOptions::default()
     };
-    let p = poam::poam(&results, &options);
+    let p = poam::poam(&results, &options).unwrap();
     let device = p.devices_affected.clone().unwrap();
     assert!(!device.trim().is_empty());
     let mut wb: Xlsx<_> = open_workbook_from_rs(Cursor::new(p.xlsx().unwrap())).unwrap();
@@ -210,7 +215,7 @@ fn devices_affected_is_a_column_after_the_template_s_last() {
         assert_eq!(&rec.unwrap()[22], device);
     }
     // Without it, the template's 22 columns only.
-    let p = poam::poam(&results, &PoamOptions::default());
+    let p = poam::poam(&results, &PoamOptions::default()).unwrap();
     assert_eq!(p.headers().len(), 22);
 }
 
@@ -222,12 +227,12 @@ fn a_disa_stig_gives_its_rule_ids_as_security_checks() {
         .join("../../../shared/data/stig/rhel-7-v3r8-mini-sample-xxcdf.xml");
     let stig = ato_artifacts::stig::DisaStig::load(&path).unwrap();
     let results = mini_results();
-    let without = poam::poam(&results, &PoamOptions::default());
+    let without = poam::poam(&results, &PoamOptions::default()).unwrap();
     let options = PoamOptions {
         stig: Some(std::sync::Arc::new(stig.clone())),
         ..PoamOptions::default()
     };
-    let with = poam::poam(&results, &options);
+    let with = poam::poam(&results, &options).unwrap();
     assert_eq!(with.items.len(), without.items.len());
     let mut matched = 0;
     for (w, o) in with.items.iter().zip(&without.items) {
@@ -251,4 +256,69 @@ fn a_disa_stig_gives_its_rule_ids_as_security_checks() {
         matched > 0,
         "no failed rule of the sample is in the sample STIG"
     );
+}
+
+fn stig_sample(name: &str) -> ato_artifacts::stig::DisaStig {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/stig")
+        .join(name);
+    ato_artifacts::stig::DisaStig::load(&path).unwrap()
+}
+
+/// The recommendation is the STIG's fix text where a STIG gives one, and otherwise says where
+/// the steps are: SSG rules have no fix text, their description says what to change.
+#[test]
+fn recommendations_come_from_the_fix_texts() {
+    let results = mini_results();
+    let stig = stig_sample("rhel-7-v3r8-mini-sample-xxcdf.xml");
+    let plain = poam::poam(&results, &PoamOptions::default()).unwrap();
+    let options = PoamOptions {
+        stig: Some(std::sync::Arc::new(stig.clone())),
+        ..PoamOptions::default()
+    };
+    let with = poam::poam(&results, &options).unwrap();
+    let mut from_stig = 0;
+    for (w, p) in with.items.iter().zip(&plain.items) {
+        let texts: Vec<&str> = stig
+            .rules
+            .iter()
+            .filter(|d| p.security_checks.contains(&d.stig_id) && !d.fix_text.trim().is_empty())
+            .map(|d| d.fix_text.trim())
+            .collect();
+        if let Some(first) = texts.first() {
+            from_stig += 1;
+            assert!(
+                w.recommendations.starts_with(first),
+                "{}",
+                w.recommendations
+            );
+        }
+        assert!(!p.recommendations.trim().is_empty());
+    }
+    assert!(from_stig > 0);
+}
+
+#[test]
+fn a_stig_of_another_system_is_an_error() {
+    let results = mini_results();
+    let options = PoamOptions {
+        stig: Some(std::sync::Arc::new(stig_sample(
+            "U_RHEL_8_STIG_V1R3_Manual-xccdf.xml",
+        ))),
+        ..PoamOptions::default()
+    };
+    let e = poam::poam(&results, &options).unwrap_err().to_string();
+    assert!(e.contains("U_RHEL_8_STIG_V1R3_Manual-xccdf.xml"), "{e}");
+    assert!(e.contains("none of the STIG ids"), "{e}");
+}
+
+#[test]
+fn a_completion_date_past_9999_is_an_error() {
+    let results = mini_results();
+    let options = PoamOptions {
+        scan_date: Some("9999-12-01".parse().unwrap()),
+        ..PoamOptions::default()
+    };
+    let e = poam::poam(&results, &options).unwrap_err().to_string();
+    assert!(e.contains("9999-12-31"), "{e}");
 }

@@ -59,13 +59,13 @@ struct PolicyArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Days from the scan to the scheduled completion of a CAT I (high) finding. Default: 30.
-    #[arg(long, value_name = "DAYS", value_parser = days)]
+    #[arg(long, value_name = "DAYS", value_parser = days, allow_negative_numbers = true)]
     cat1_days: Option<u32>,
     /// Days for a CAT II (medium) finding. Default: 90.
-    #[arg(long, value_name = "DAYS", value_parser = days)]
+    #[arg(long, value_name = "DAYS", value_parser = days, allow_negative_numbers = true)]
     cat2_days: Option<u32>,
     /// Days for a CAT III (low) finding. Default: 180.
-    #[arg(long, value_name = "DAYS", value_parser = days)]
+    #[arg(long, value_name = "DAYS", value_parser = days, allow_negative_numbers = true)]
     cat3_days: Option<u32>,
     /// Relevance of Threat, the start of the risk columns (NIST SP 800-30): Very Low, Low,
     /// Moderate, High or Very High. Default: Moderate.
@@ -168,7 +168,7 @@ pub fn poam(args: PoamArgs) -> Result<ExitCode> {
     if options.office_org.trim().is_empty() || options.resources.trim().is_empty() {
         bail!("eMASS requires Office/Org and Resources Required: give `--office-org` and `--resources` some text");
     }
-    let poam = poam::poam(&results, &options);
+    let poam = poam::poam(&results, &options)?;
     let xlsx = args
         .output
         .as_deref()
@@ -211,13 +211,16 @@ pub fn oscal(args: OscalArgs) -> Result<ExitCode> {
 
 fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<()> {
     match output {
-        Some(path) => write_atomically(path, bytes)
-            .with_context(|| format!("cannot write `{}`", path.display())),
+        // The error names the path.
+        Some(path) => Ok(write_atomically(path, bytes)?),
         None => {
             use std::io::Write as _;
-            std::io::stdout()
-                .write_all(bytes)
-                .context("cannot write to stdout")
+            let mut out = std::io::stdout().lock();
+            match out.write_all(bytes).and_then(|()| out.flush()) {
+                // The reader stopped (`| head`): what it read is all it wanted.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.context("cannot write to stdout"),
+            }
         }
     }
 }
