@@ -98,6 +98,17 @@ impl Config {
                 );
             }
         }
+        if self
+            .poam
+            .devices_affected
+            .as_deref()
+            .is_some_and(|v| v.trim().is_empty())
+        {
+            bail!(
+                "poam.devices-affected is empty: give the devices, or leave the key out and use \
+                 `--devices-affected` for the scanned target's name"
+            );
+        }
         Ok(())
     }
 
@@ -154,6 +165,11 @@ mod tests {
         );
         let e = format!("{:#}", load("[poam]\nresources = \" \"\n").unwrap_err());
         assert!(e.contains("poam.resources is empty"), "{e}");
+        let e = format!(
+            "{:#}",
+            load("[poam]\ndevices-affected = \"\"\n").unwrap_err()
+        );
+        assert!(e.contains("poam.devices-affected is empty"), "{e}");
         let e = format!("{:#}", load("[poam\n").unwrap_err());
         assert!(e.contains("ato.toml"), "{e}");
     }

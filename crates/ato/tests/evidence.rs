@@ -522,3 +522,25 @@ fn poam_policy_comes_from_flags_then_config_then_defaults() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("missing.toml"), "{}", stderr(&out));
 }
+
+/// Bad flags exit 1 (2 is "a rule failed"), with the reason; a negative day count is a bad
+/// value, not an unknown flag.
+#[test]
+fn bad_poam_flags_exit_1_with_the_reason() {
+    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../ato-artifacts/tests/data/mini-results.xml");
+    let out = run(ato()
+        .args(["poam", "--cat1-days", "-5", "--results"])
+        .arg(&results));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("give 1 to 3650 days"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(ato().args(["poam", "--no-such-flag"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--no-such-flag"), "{}", stderr(&out));
+    let out = run(ato().args(["poam", "--help"]));
+    assert_eq!(out.status.code(), Some(0));
+}
