@@ -184,9 +184,20 @@ pub fn read_bounded(path: &Path) -> Result<String, ContentError> {
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
-    String::from_utf8(bytes).map_err(|e| ContentError::Invalid {
-        path: path.to_path_buf(),
-        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = at
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
+        ContentError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("not UTF-8 text (line {line}, column {column}, byte {at})"),
+        }
     })
 }
 
@@ -579,4 +590,19 @@ fn start_tag_end(text: &str) -> usize {
         }
     }
     text.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_that_is_not_utf8_is_an_error_with_its_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.xml");
+        std::fs::write(&path, b"<a>\n  <b>caf\xe9</b>\n</a>\n").unwrap();
+        let e = read_bounded(&path).unwrap_err().to_string();
+        assert!(e.contains("bad.xml"), "{e}");
+        assert!(e.contains("line 2, column 9, byte 12"), "{e}");
+    }
 }
