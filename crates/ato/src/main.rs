@@ -180,13 +180,46 @@ fn init_logging(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
+    let plain = verbose == 0 && std::env::var_os("ATO_LOG").is_none();
     let filter = tracing_subscriber::EnvFilter::try_from_env("ATO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .init();
+        .with_env_filter(filter);
+    if plain {
+        builder.event_format(PlainMessages).init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Warnings as the rest of ato's messages read (`ato: warning: ...`), without the timestamp
+/// and module path that `-v` logs carry.
+struct PlainMessages;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for PlainMessages
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let level = match *event.metadata().level() {
+            tracing::Level::ERROR => "error",
+            tracing::Level::WARN => "warning",
+            tracing::Level::INFO => "info",
+            tracing::Level::DEBUG => "debug",
+            tracing::Level::TRACE => "trace",
+        };
+        write!(writer, "ato: {level}: ")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }
 
 fn now() -> String {
