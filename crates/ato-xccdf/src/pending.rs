@@ -223,7 +223,7 @@ mod tests {
         let reg = registry();
         let mut pending = create_in_registry(reg, dir.path()).unwrap();
         let tmp = pending.path().to_path_buf();
-        assert_eq!(registered(reg), [tmp.clone()]);
+        assert_eq!(registered(reg), std::slice::from_ref(&tmp));
         pending.as_file_mut().unwrap().write_all(b"done").unwrap();
 
         let target = dir.path().join("out.xml");
@@ -273,7 +273,7 @@ mod tests {
         let tmps = [first.path().to_path_buf(), second.path().to_path_buf()];
 
         let out = interrupt_registry(reg);
-        assert_eq!(out.complete, [target.clone()]);
+        assert_eq!(out.complete, std::slice::from_ref(&target));
         assert_eq!(out.removed, tmps);
         assert!(out.not_removed.is_empty());
         assert!(target.exists());
