@@ -7,6 +7,7 @@ mod error;
 pub mod eval;
 pub mod fix;
 pub mod oval_results;
+pub mod pending;
 pub mod profile;
 pub mod results;
 

@@ -10,6 +10,7 @@ use ato_content::Content;
 
 use crate::error::XccdfError;
 use crate::eval::{RuleResult, ScanResult, XccdfResult};
+use crate::pending;
 use crate::profile::Policy;
 
 /// Facts about the scanned system for the TestResult.
@@ -313,9 +314,24 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), XccdfError> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    tmp.write_all(data).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
+    let mut tmp = pending::create_in(dir).map_err(err)?;
+    let file = tmp.as_file_mut().map_err(err)?;
+    file.write_all(data).map_err(err)?;
+    file.sync_all().map_err(err)?;
+    pause_for_tests(path);
+    tmp.persist(path).map_err(err)?;
     Ok(())
+}
+
+/// A test hook: when `ATO_TEST_PAUSE_AFTER_TEMP` is the file name of the output being written,
+/// waits 60 seconds between writing its temporary file and renaming it, so that a test can
+/// interrupt ato while the temporary file exists (`crates/ato/tests/interrupt.rs`). It only
+/// delays; nothing else changes.
+fn pause_for_tests(path: &Path) {
+    let Some(name) = std::env::var_os("ATO_TEST_PAUSE_AFTER_TEMP") else {
+        return;
+    };
+    if path.file_name() == Some(name.as_os_str()) {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    }
 }

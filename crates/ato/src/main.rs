@@ -5,6 +5,7 @@ mod config;
 mod content_choice;
 mod evidence_cmd;
 mod fix_cmd;
+mod interrupt;
 mod summary;
 
 use std::collections::HashSet;
@@ -151,6 +152,11 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
+    if let Err(e) = interrupt::install() {
+        eprintln!(
+            "ato: warning: {e:#}; if interrupted, ato may leave temporary files beside its outputs"
+        );
+    }
     let outcome = match cli.command {
         Command::Scan(args) => scan(args),
         Command::Baseline(args) => baseline(args).map(|()| ExitCode::SUCCESS),
