@@ -314,7 +314,19 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), XccdfError> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = pending::create_in(dir).map_err(err)?;
+    if !dir.is_dir() {
+        return Err(err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("the directory `{}` does not exist", dir.display()),
+        )));
+    }
+    let mut tmp = pending::create_in(dir).map_err(|e| {
+        // The temporary file's random name would only puzzle: name the directory instead.
+        err(std::io::Error::new(
+            e.kind(),
+            format!("cannot create a file in `{}`: {}", dir.display(), e.kind()),
+        ))
+    })?;
     let file = tmp.as_file_mut().map_err(err)?;
     file.write_all(data).map_err(err)?;
     file.sync_all().map_err(err)?;

@@ -544,3 +544,25 @@ fn bad_poam_flags_exit_1_with_the_reason() {
     let out = run(ato().args(["poam", "--help"]));
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// An output in a directory that does not exist: the error names the directory, not the
+/// temporary file's random name.
+#[test]
+fn an_output_in_a_missing_directory_names_the_directory() {
+    let results = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../ato-artifacts/tests/data/mini-results.xml");
+    let dir = tempfile::Builder::new()
+        .prefix("ato-test")
+        .tempdir()
+        .unwrap();
+    let output = dir.path().join("missing/poam.csv");
+    let out = run(ato()
+        .args(["poam", "--results"])
+        .arg(&results)
+        .arg("--output")
+        .arg(&output));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("missing` does not exist"), "{err}");
+    assert!(!err.contains("/missing/.tmp"), "{err}");
+}
