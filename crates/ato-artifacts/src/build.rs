@@ -17,7 +17,7 @@ use ato_xccdf::XccdfResult;
 
 use crate::checklist::{Asset, Checklist, Status, Stig, Vuln};
 use crate::controls::{map_rule, RuleControls};
-use crate::results::{RuleOutcome, ScanResults};
+use crate::results::{CheckInfo, RuleOutcome, ScanResults};
 use crate::stig::{DisaRule, DisaStig};
 
 /// The first and last lines of the block of FINDING_DETAILS that ato writes; a merge replaces
@@ -448,12 +448,6 @@ fn finding_details(results: &ScanResults, members: &[&Scanned<'_>]) -> String {
             o.result.as_str()
         ));
         if let Some(c) = &o.check {
-            let what = match (&c.name, c.system.contains("oval")) {
-                (Some(n), true) => format!("OVAL definition {n} in {}", c.href),
-                (Some(n), false) => format!("{n} in {} ({})", c.href, c.system),
-                (None, _) => format!("{} ({})", c.href, c.system),
-            };
-            out.push_str(&format!("  Checked: {what}"));
             let exports: Vec<String> = c
                 .exports
                 .iter()
@@ -462,10 +456,22 @@ fn finding_details(results: &ScanResults, members: &[&Scanned<'_>]) -> String {
                     format!("{} = {v}", short_value_id(id))
                 })
                 .collect();
-            if !exports.is_empty() {
-                out.push_str(&format!(", with {}", exports.join(", ")));
+            let with = if exports.is_empty() {
+                String::new()
+            } else {
+                format!(", with {}", exports.join(", "))
+            };
+            if o.instances.is_empty() {
+                out.push_str(&format!("  Checked: {}{with}.\n", checked(c)));
+            } else {
+                out.push_str(&format!(
+                    "  Checked: one result per OVAL definition (multi-check){with}:\n"
+                ));
+                for i in &o.instances {
+                    let what = i.check.as_ref().map(checked).unwrap_or_default();
+                    out.push_str(&format!("    {what}: {}\n", i.result.as_str()));
+                }
             }
-            out.push_str(".\n");
         }
         let found = match o.result {
             XccdfResult::Pass => "the system meets the check.",
@@ -489,6 +495,15 @@ fn finding_details(results: &ScanResults, members: &[&Scanned<'_>]) -> String {
     }
     out.push_str(DETAILS_END);
     out
+}
+
+/// What a check evaluated, in words.
+fn checked(c: &CheckInfo) -> String {
+    match (&c.name, c.system.contains("oval")) {
+        (Some(n), true) => format!("OVAL definition {n} in {}", c.href),
+        (Some(n), false) => format!("{n} in {} ({})", c.href, c.system),
+        (None, _) => format!("{} ({})", c.href, c.system),
+    }
 }
 
 fn scanner(test_system: &str) -> String {

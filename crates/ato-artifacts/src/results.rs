@@ -47,6 +47,9 @@ pub struct TestResult {
     pub target_addresses: Vec<String>,
     /// `target-facts`: fact name and value.
     pub facts: Vec<(String, String)>,
+    /// One per rule, in the file's order. Several `rule-result` elements of one rule (a
+    /// `multi-check` rule has one per OVAL definition) are merged into one; see
+    /// [`RuleOutcome::instances`].
     pub rule_results: Vec<RuleOutcome>,
 }
 
@@ -60,15 +63,28 @@ impl TestResult {
     }
 }
 
-/// One `rule-result`.
+/// A rule's outcome: its `rule-result`, or the merge of its several ones.
 #[derive(Debug, Clone)]
 pub struct RuleOutcome {
     pub rule_id: String,
+    /// The result; for several rule-results, [`XccdfResult::combined`]: failed if any failed.
     pub result: XccdfResult,
     pub severity: String,
     pub time: String,
+    /// The messages of every rule-result, each once.
     pub messages: Vec<String>,
     pub idents: Vec<(String, String)>,
+    /// The check of the first rule-result.
+    pub check: Option<CheckInfo>,
+    /// Each rule-result's own result and check, in the file's order, where the rule has more
+    /// than one; empty otherwise.
+    pub instances: Vec<Instance>,
+}
+
+/// One of several `rule-result` elements of a rule.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub result: XccdfResult,
     pub check: Option<CheckInfo>,
 }
 
@@ -167,7 +183,43 @@ fn parse_test_result(node: Node<'_, '_>) -> TestResult {
             _ => {}
         }
     }
+    tr.rule_results = merge_instances(std::mem::take(&mut tr.rule_results));
     tr
+}
+
+/// Merges the rule-results that share an `idref` into the first of them, so that every reader
+/// of the results sees one outcome per rule and counts it once.
+fn merge_instances(outcomes: Vec<RuleOutcome>) -> Vec<RuleOutcome> {
+    let mut merged: Vec<RuleOutcome> = Vec::with_capacity(outcomes.len());
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for o in outcomes {
+        let Some(&i) = index.get(&o.rule_id) else {
+            index.insert(o.rule_id.clone(), merged.len());
+            merged.push(o);
+            continue;
+        };
+        let m = &mut merged[i];
+        if m.instances.is_empty() {
+            m.instances.push(Instance {
+                result: m.result,
+                check: m.check.clone(),
+            });
+        }
+        m.instances.push(Instance {
+            result: o.result,
+            check: o.check,
+        });
+        m.result = XccdfResult::combined(m.instances.iter().map(|x| x.result)).unwrap_or(m.result);
+        for msg in o.messages {
+            if !m.messages.contains(&msg) {
+                m.messages.push(msg);
+            }
+        }
+    }
+    if merged.iter().any(|m| !m.instances.is_empty()) {
+        tracing::debug!("rule-results of one rule merged: multi-check results");
+    }
+    merged
 }
 
 fn parse_rule_result(node: Node<'_, '_>) -> Option<RuleOutcome> {
@@ -180,6 +232,7 @@ fn parse_rule_result(node: Node<'_, '_>) -> Option<RuleOutcome> {
         messages: Vec::new(),
         idents: Vec::new(),
         check: None,
+        instances: Vec::new(),
     };
     for c in node
         .children()

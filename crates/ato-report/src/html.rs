@@ -51,10 +51,10 @@ pub fn render(input: &ReportInput<'_>) -> String {
         .copied()
         .filter(|r| matches!(r.result, "fail" | "error" | "unknown"))
         .collect();
-    let anchors: HashMap<&str, String> = findings
+    let anchors: HashMap<EntryKey<'_>, String> = findings
         .iter()
         .enumerate()
-        .map(|(i, r)| (r.id.as_str(), format!("f{i}")))
+        .map(|(i, r)| (entry_key(r), format!("f{i}")))
         .collect();
 
     let mut h = String::with_capacity(256 * 1024);
@@ -99,6 +99,28 @@ pub fn render(input: &ReportInput<'_>) -> String {
         escape(&report.end_time)
     );
     h
+}
+
+/// Tells a rule's entries apart: a multi-check rule has one per definition.
+type EntryKey<'a> = (&'a str, Option<&'a str>);
+
+fn entry_key(r: &RuleEntry) -> EntryKey<'_> {
+    (
+        r.id.as_str(),
+        r.check.as_ref().and_then(|c| c.definition.as_deref()),
+    )
+}
+
+/// The rule's title, and for an entry of a multi-check rule the definition it reports on.
+fn entry_title(r: &RuleEntry) -> String {
+    let title = if r.title.is_empty() { &r.id } else { &r.title };
+    match r.check.as_ref().filter(|c| c.multi_check) {
+        Some(c) => format!(
+            "{title} ({})",
+            c.definition.as_deref().unwrap_or("no definition")
+        ),
+        None => title.clone(),
+    }
 }
 
 fn header(h: &mut String, r: &Report) {
@@ -213,7 +235,7 @@ fn summary(h: &mut String, r: &Report) {
     h.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-fn rule_table(h: &mut String, rules: &[&RuleEntry], anchors: &HashMap<&str, String>) {
+fn rule_table(h: &mut String, rules: &[&RuleEntry], anchors: &HashMap<EntryKey<'_>, String>) {
     let results: BTreeSet<&str> = rules.iter().map(|r| r.result).collect();
     let _ = write!(
         h,
@@ -244,10 +266,10 @@ fn rule_table(h: &mut String, rules: &[&RuleEntry], anchors: &HashMap<&str, Stri
          <th>Rule</th><th>STIG ID</th></tr></thead>\n<tbody>\n",
     );
     for r in rules {
-        let title = if r.title.is_empty() { &r.id } else { &r.title };
-        let title_html = match anchors.get(r.id.as_str()) {
-            Some(a) => format!("<a href=\"#{a}\">{}</a>", escape(title)),
-            None => escape(title),
+        let title = entry_title(r);
+        let title_html = match anchors.get(&entry_key(r)) {
+            Some(a) => format!("<a href=\"#{a}\">{}</a>", escape(&title)),
+            None => escape(&title),
         };
         let _ = writeln!(
             h,
@@ -271,14 +293,14 @@ fn finding(
     rule: Option<&Rule>,
     values: &HashMap<String, String>,
 ) {
-    let title = if r.title.is_empty() { &r.id } else { &r.title };
+    let title = entry_title(r);
     let _ = write!(
         h,
         "<article class=\"finding\" id=\"f{i}\">\n<h3><span class=\"res r-{res}\">{}</span> \
          <span class=\"sev s-{sev}\">{sev}</span> {}</h3>\n<dl class=\"facts\">\
          <dt>Rule</dt><dd><code>{}</code></dd>",
         result_label(r.result),
-        escape(title),
+        escape(&title),
         escape(&r.id),
         res = escape(r.result),
         sev = escape(r.severity),

@@ -114,6 +114,9 @@ pub struct CheckEntry {
     pub system: String,
     pub href: String,
     pub definition: Option<String>,
+    /// The check is `multi-check`: the rule has one entry per definition, this one reporting
+    /// on `definition`.
+    pub multi_check: bool,
     /// The definition's OVAL result, when it was evaluated.
     pub definition_result: Option<&'static str>,
 }
@@ -192,7 +195,8 @@ pub fn is_finding(r: XccdfResult) -> bool {
 
 /// Builds the report of `input`. Rules not selected are left out (they count in
 /// `counts.notselected`) unless a message says why they were not (a requirement not met); the
-/// others are sorted by id.
+/// others are sorted by id. A `multi-check` rule has an entry per OVAL definition, in the
+/// order of its results, and counts once per definition.
 pub fn build(input: &ReportInput<'_>) -> Report {
     let bench = &input.content.benchmark;
     let rules_by_id: HashMap<&str, &Rule> = bench
@@ -227,6 +231,7 @@ pub fn build(input: &ReportInput<'_>) -> Report {
         .filter(|rr| rr.result != XccdfResult::NotSelected || !rr.messages.is_empty())
         .map(|rr| rule_entry(input, rr, rules_by_id.get(rr.rule_id.as_str()).copied()))
         .collect();
+    // Stable: the entries of a multi-check rule keep the order of its results.
     rules.sort_by(|a, b| a.id.cmp(&b.id));
 
     let profile_title = input
@@ -288,6 +293,7 @@ fn rule_entry(input: &ReportInput<'_>, rr: &RuleResult, rule: Option<&Rule>) -> 
             system: c.system.clone(),
             href: c.href.clone(),
             definition: c.name.clone(),
+            multi_check: c.multi_check,
             definition_result: c
                 .name
                 .as_deref()

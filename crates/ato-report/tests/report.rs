@@ -368,3 +368,56 @@ fn stig_report_of_the_reference_tree() {
     );
     assert!(html.len() < 2_700_000);
 }
+
+/// The baseline with the root-login rule's check made `multi-check` over the whole OVAL
+/// document: one entry per definition in the JSON, one row per definition in the page.
+#[test]
+fn a_multi_check_rule_has_an_entry_per_definition() {
+    let source = BASELINE.replacen(
+        "<check system=\"http://oval.mitre.org/XMLSchema/oval-definitions-5\">\n            \
+         <check-content-ref href=\"ato-baseline-oval.xml\" name=\"oval:org.ato:def:1\"/>",
+        "<check system=\"http://oval.mitre.org/XMLSchema/oval-definitions-5\" multi-check=\"true\">\n            \
+         <check-content-ref href=\"ato-baseline-oval.xml\"/>",
+        1,
+    );
+    assert_ne!(
+        source, BASELINE,
+        "the root-login rule's check was not found"
+    );
+    let tree = small_tree();
+    let s = scan(&source, "baseline.xml", tree.path(), Some("baseline"));
+    let definitions = s.content.checks.values().find_map(|c| match c {
+        ato_content::CheckComponent::Oval(defs) => Some(defs.definitions.len()),
+        _ => None,
+    });
+    let definitions = definitions.expect("the baseline has an OVAL document");
+
+    let json = json_results(&s.input());
+    let entries: Vec<&serde_json::Value> = json["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["id"] == ROOT_LOGIN_RULE)
+        .collect();
+    assert_eq!(entries.len(), definitions);
+    assert!(entries.iter().all(|e| e["check"]["multi_check"] == true));
+    let mut names: Vec<&str> = entries
+        .iter()
+        .map(|e| e["check"]["definition"].as_str().unwrap())
+        .collect();
+    names.dedup();
+    assert_eq!(names.len(), definitions, "{names:?}");
+    let counted: u64 = json["counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted as usize, s.scan.rules.len());
+
+    let html = html_report(&s.input());
+    let rows = html.matches("<tr data-r=").count();
+    let listed = json["rules"].as_array().unwrap().len();
+    assert_eq!(rows, listed);
+    assert!(html.contains("(oval:org.ato:def:1)"));
+}

@@ -79,6 +79,26 @@ impl XccdfResult {
         XccdfResult::Fixed,
     ];
 
+    /// The result of a rule that has several rule-results, one per OVAL definition of a
+    /// `multi-check` check: failed if any instance failed, otherwise the least favourable of
+    /// the others by XCCDF's AND (unknown, error, notchecked, then pass), and only where every
+    /// instance is out of scope (informational, notapplicable, notselected) that. `None` for
+    /// no instances.
+    pub fn combined(results: impl IntoIterator<Item = XccdfResult>) -> Option<XccdfResult> {
+        let rank = |r: XccdfResult| match r {
+            XccdfResult::Fail => 0,
+            XccdfResult::Unknown => 1,
+            XccdfResult::Error => 2,
+            XccdfResult::NotChecked => 3,
+            XccdfResult::Pass => 4,
+            XccdfResult::Fixed => 5,
+            XccdfResult::Informational => 6,
+            XccdfResult::NotApplicable => 7,
+            XccdfResult::NotSelected => 8,
+        };
+        results.into_iter().min_by_key(|r| rank(*r))
+    }
+
     fn negate(self, negate: bool) -> XccdfResult {
         match (negate, self) {
             (true, XccdfResult::Pass) => XccdfResult::Fail,
@@ -93,11 +113,20 @@ impl XccdfResult {
 pub struct CheckRef {
     pub system: String,
     pub href: String,
+    /// The definition evaluated; for a `multi-check` check, the one this result reports on.
     pub name: Option<String>,
     pub exports: Vec<(String, String)>,
+    /// The check's `multi-check` attribute was `true`.
+    pub multi_check: bool,
+    /// The check's `negate` attribute was `true`.
+    pub negate: bool,
 }
 
-/// One rule's result.
+/// One rule's result: one `rule-result` of the TestResult.
+///
+/// A rule whose check has `multi-check="true"` and names no definition has one of these per
+/// definition of its OVAL document, with the same `rule_id`, next to each other, each naming
+/// its definition in `check`.
 #[derive(Debug, Clone)]
 pub struct RuleResult {
     pub rule_id: String,
@@ -115,6 +144,7 @@ pub struct RuleResult {
 /// Everything a scan found.
 #[derive(Debug, Clone)]
 pub struct ScanResult {
+    /// Rule results in benchmark order; a `multi-check` rule has several (see [`RuleResult`]).
     pub rules: Vec<RuleResult>,
     /// Benchmark-level platforms and whether the target is one of them.
     pub platforms: Vec<String>,
@@ -196,8 +226,25 @@ impl OvalRun {
 }
 
 impl ScanResult {
+    /// How many rule results are `r` (a `multi-check` rule counts once per definition).
     pub fn count(&self, r: XccdfResult) -> usize {
         self.rules.iter().filter(|x| x.result == r).count()
+    }
+
+    /// The results grouped by rule: each rule's id and its results, in benchmark order.
+    pub fn by_rule(&self) -> Vec<(&str, &[RuleResult])> {
+        self.rules
+            .chunk_by(|a, b| a.rule_id == b.rule_id)
+            .map(|chunk| (chunk[0].rule_id.as_str(), chunk))
+            .collect()
+    }
+
+    /// Each rule's result, [`XccdfResult::combined`] over its instances.
+    pub fn rule_outcomes(&self) -> Vec<(&str, XccdfResult)> {
+        self.by_rule()
+            .into_iter()
+            .filter_map(|(id, rs)| Some((id, XccdfResult::combined(rs.iter().map(|r| r.result))?)))
+            .collect()
     }
 }
 
@@ -264,7 +311,7 @@ pub fn scan(req: &ScanRequest<'_>) -> ScanResult {
 
     let total = planned.iter().filter(|p| selected(p.rule)).count();
     let done = AtomicUsize::new(0);
-    let rules: Vec<RuleResult> = planned
+    let rules: Vec<Vec<RuleResult>> = planned
         .par_iter()
         .map(|p| {
             let is_selected = selected(p.rule);
@@ -278,6 +325,7 @@ pub fn scan(req: &ScanRequest<'_>) -> ScanResult {
             r
         })
         .collect();
+    let rules: Vec<RuleResult> = rules.into_iter().flatten().collect();
 
     let runs = |checks: &HashMap<String, CheckComponent>, evals: &HashMap<&str, Evaluator<'_>>| {
         let mut runs: Vec<OvalRun> = Vec::new();
@@ -355,7 +403,7 @@ fn evaluate_rule(
     benchmark_applicable: bool,
     cpe: &CpeEvaluator<'_>,
     evaluators: &HashMap<&str, Evaluator<'_>>,
-) -> RuleResult {
+) -> Vec<RuleResult> {
     let rule = p.rule;
     let refine = req.policy.refine_rules.get(&rule.base.id);
     let mut rr = RuleResult {
@@ -369,34 +417,39 @@ fn evaluate_rule(
         messages: Vec::new(),
     };
     if !is_selected {
-        return rr;
+        return vec![rr];
     }
     if !benchmark_applicable || !platforms_apply(&p.platforms, cpe) {
         rr.result = XccdfResult::NotApplicable;
-        return rr;
+        return vec![rr];
     }
     if !requirements_met(rule, req.policy) {
         rr.result = XccdfResult::NotSelected;
         rr.messages
             .push("a rule it requires is not selected, or one it conflicts with is".into());
-        return rr;
+        return vec![rr];
     }
     if rr.role == Role::Unchecked {
         rr.result = XccdfResult::Informational;
-        return rr;
+        return vec![rr];
     }
     let selector = refine.and_then(|r| r.selector.as_deref()).unwrap_or("");
-    let (result, check, messages) = match &rule.complex_check {
+    let outcomes = match &rule.complex_check {
         Some(cc) if rule.checks.is_empty() => {
             let (r, m) = complex_result(cc, req, evaluators);
-            (r, None, m)
+            vec![(r, None, m)]
         }
-        _ => checks_result(&rule.checks, selector, req, evaluators),
+        _ => rule_checks_result(&rule.checks, selector, req, evaluators),
     };
-    rr.result = result;
-    rr.check = check;
-    rr.messages = messages;
-    rr
+    outcomes
+        .into_iter()
+        .map(|(result, check, messages)| RuleResult {
+            result,
+            check,
+            messages,
+            ..rr.clone()
+        })
+        .collect()
 }
 
 /// Every group level (separated by marks) must have one platform that applies.
@@ -427,16 +480,106 @@ fn is_rule_id(id: &str) -> bool {
 
 type Outcome = (XccdfResult, Option<CheckRef>, Vec<String>);
 
+/// The outcomes of a rule's own check: one, or one per definition where the check is
+/// `multi-check` (NIST IR 7275 rev 4, the `check` element: a check that is the child of a
+/// complex check is never multi-check, so [`complex_result`] goes through [`checks_result`]).
+fn rule_checks_result(
+    checks: &[Check],
+    selector: &str,
+    req: &ScanRequest<'_>,
+    evaluators: &HashMap<&str, Evaluator<'_>>,
+) -> Vec<Outcome> {
+    if let Some(outcomes) = candidates(checks, selector)
+        .into_iter()
+        .find(|c| c.system == OVAL_SYSTEM)
+        .and_then(|c| multi_check(c, evaluators))
+    {
+        return outcomes;
+    }
+    vec![checks_result(checks, selector, req, evaluators)]
+}
+
+/// The checks of the selector, else those without one.
+fn candidates<'a>(checks: &'a [Check], selector: &str) -> Vec<&'a Check> {
+    let mut candidates: Vec<&Check> = checks.iter().filter(|c| c.selector == selector).collect();
+    if candidates.is_empty() {
+        candidates = checks.iter().filter(|c| c.selector.is_empty()).collect();
+    }
+    candidates
+}
+
+/// A `multi-check` check's outcomes, one per definition of the OVAL document its first
+/// content reference without a name resolves to; `None` when it is not multi-check or names
+/// its definition (the check is then evaluated once).
+///
+/// Every definition of the document counts, whatever its class, each mapped by its class and
+/// negated as the check says. They come in descending order of their ids, compared byte by
+/// byte, the order in which OpenSCAP 1.3.7 writes them, so that both results read alike. A
+/// document without definitions gives one `unknown` result that says so.
+fn multi_check(check: &Check, evaluators: &HashMap<&str, Evaluator<'_>>) -> Option<Vec<Outcome>> {
+    if !check.multi_check {
+        return None;
+    }
+    // The first reference that names a definition, or names none but resolves, decides, as
+    // content references are alternatives tried in order.
+    let href = check
+        .content_refs
+        .iter()
+        .find_map(|(href, name)| match name {
+            Some(id) => evaluators
+                .get(href.as_str())
+                .filter(|e| e.definitions().definition(id).is_some())
+                .map(|_| None),
+            None => evaluators.contains_key(href.as_str()).then_some(Some(href)),
+        })??;
+    let eval = evaluators.get(href.as_str())?;
+    let defs = eval.definitions();
+    let check_ref = |name: Option<String>| CheckRef {
+        system: check.system.clone(),
+        href: href.clone(),
+        name,
+        exports: check.exports.clone(),
+        multi_check: true,
+        negate: check.negate,
+    };
+    if defs.definitions.is_empty() {
+        return Some(vec![(
+            XccdfResult::Unknown,
+            Some(check_ref(None)),
+            vec![format!(
+                "the check is multi-check but `{href}` has no OVAL definition to report on"
+            )],
+        )]);
+    }
+    let mut ordered: Vec<_> = defs.definitions.iter().collect();
+    ordered.sort_by(|a, b| b.id.as_bytes().cmp(a.id.as_bytes()));
+    tracing::debug!(
+        "multi-check: {} results, one per definition of `{href}`",
+        ordered.len()
+    );
+    Some(
+        ordered
+            .into_iter()
+            .map(|d| {
+                let r = map_oval(eval.definition(&d.id), d.class);
+                let messages = failure_messages(r, eval, defs, &d.id);
+                (
+                    r.negate(check.negate),
+                    Some(check_ref(Some(d.id.clone()))),
+                    messages,
+                )
+            })
+            .collect(),
+    )
+}
+
 fn checks_result(
     checks: &[Check],
     selector: &str,
     req: &ScanRequest<'_>,
     evaluators: &HashMap<&str, Evaluator<'_>>,
 ) -> Outcome {
-    let mut candidates: Vec<&Check> = checks.iter().filter(|c| c.selector == selector).collect();
-    if candidates.is_empty() {
-        candidates = checks.iter().filter(|c| c.selector.is_empty()).collect();
-    }
+    let candidates = candidates(checks, selector);
     if candidates.is_empty() {
         return (
             XccdfResult::NotChecked,
@@ -505,6 +648,8 @@ fn oval_check(
             href: href.clone(),
             name: name.clone(),
             exports: check.exports.clone(),
+            multi_check: check.multi_check,
+            negate: check.negate,
         };
         let (result, messages) = match name {
             Some(id) => {
@@ -514,6 +659,10 @@ fn oval_check(
                 let r = map_oval(eval.definition(id), def.class);
                 (r, failure_messages(r, eval, defs, id))
             }
+            None if defs.definitions.is_empty() => (
+                XccdfResult::Error,
+                vec![format!("`{href}` has no OVAL definition to evaluate")],
+            ),
             None => {
                 // Without a name every definition counts, combined by AND.
                 let mut worst = XccdfResult::Pass;
@@ -758,5 +907,250 @@ impl<'a> CpeEvaluator<'a> {
             Some(e) => e.definition(id) == OvalResult::True,
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use ato_content::LoadOptions;
+
+    use super::*;
+    use crate::results::{self, ScanTimes, TargetFacts};
+
+    const NS: &str = "http://checklists.nist.gov/xccdf/1.2";
+
+    /// Definitions `oval:t:def:10`, `:1` and `:2`, in that document order; each checks that
+    /// the file of its number under `/files` holds a line `ok`.
+    fn oval_definitions() -> String {
+        let mut defs = String::new();
+        let mut tests = String::new();
+        let mut objects = String::new();
+        for n in ["10", "1", "2"] {
+            defs.push_str(&format!(
+                r#"<definition class="compliance" id="oval:t:def:{n}" version="1">
+  <metadata><title>def {n}</title><description>d</description></metadata>
+  <criteria><criterion test_ref="oval:t:tst:{n}"/></criteria>
+</definition>
+"#
+            ));
+            tests.push_str(&format!(
+                r#"<ind:textfilecontent54_test check="all" check_existence="at_least_one_exists" comment="c" id="oval:t:tst:{n}" version="1"><ind:object object_ref="oval:t:obj:{n}"/></ind:textfilecontent54_test>
+"#
+            ));
+            objects.push_str(&format!(
+                r#"<ind:textfilecontent54_object id="oval:t:obj:{n}" version="1"><ind:filepath>/files/{n}</ind:filepath><ind:pattern operation="pattern match">^ok$</ind:pattern><ind:instance datatype="int" operation="greater than or equal">1</ind:instance></ind:textfilecontent54_object>
+"#
+            ));
+        }
+        format!(
+            "<definitions>{defs}</definitions><tests>{tests}</tests><objects>{objects}</objects>"
+        )
+    }
+
+    /// A data stream whose profile `test` selects one rule with the check attributes `check`
+    /// and the content reference attributes `reference`, over [`oval_definitions`] (or over
+    /// an OVAL document without definitions when `empty`).
+    fn data_stream(check: &str, reference: &str, empty: bool) -> String {
+        let oval = if empty {
+            String::new()
+        } else {
+            oval_definitions()
+        };
+        format!(
+            r##"<?xml version="1.0" encoding="UTF-8"?>
+<ds:data-stream-collection xmlns:ds="http://scap.nist.gov/schema/scap/source/1.2" xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:cat="urn:oasis:names:tc:entity:xmlns:xml:catalog" id="scap_org.test_collection_t" schematron-version="1.3">
+  <ds:data-stream id="scap_org.test_datastream_t" scap-version="1.3" use-case="OTHER">
+    <ds:checklists>
+      <ds:component-ref id="scap_org.test_cref_xccdf" xlink:href="#scap_org.test_comp_xccdf">
+        <cat:catalog><cat:uri name="test-oval.xml" uri="#scap_org.test_cref_oval"/></cat:catalog>
+      </ds:component-ref>
+    </ds:checklists>
+    <ds:checks>
+      <ds:component-ref id="scap_org.test_cref_oval" xlink:href="#scap_org.test_comp_oval"/>
+    </ds:checks>
+  </ds:data-stream>
+  <ds:component id="scap_org.test_comp_xccdf" timestamp="2026-01-01T00:00:00">
+    <xccdf:Benchmark xmlns:xccdf="http://checklists.nist.gov/xccdf/1.2" id="xccdf_org.test_benchmark_t" resolved="1" xml:lang="en-US">
+      <xccdf:status>draft</xccdf:status>
+      <xccdf:title>Test benchmark</xccdf:title>
+      <xccdf:version>1.0</xccdf:version>
+      <xccdf:Profile id="xccdf_org.test_profile_test">
+        <xccdf:title>Test profile</xccdf:title>
+        <xccdf:select idref="xccdf_org.test_rule_multi" selected="true"/>
+      </xccdf:Profile>
+      <xccdf:Rule id="xccdf_org.test_rule_multi" selected="false" severity="medium">
+        <xccdf:title>Rule multi</xccdf:title>
+        <xccdf:check system="http://oval.mitre.org/XMLSchema/oval-definitions-5" {check}>
+          <xccdf:check-content-ref href="test-oval.xml" {reference}/>
+        </xccdf:check>
+      </xccdf:Rule>
+    </xccdf:Benchmark>
+  </ds:component>
+  <ds:component id="scap_org.test_comp_oval" timestamp="2026-01-01T00:00:00">
+    <oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:oval="http://oval.mitre.org/XMLSchema/oval-common-5" xmlns:ind="http://oval.mitre.org/XMLSchema/oval-definitions-5#independent">
+      <generator><oval:schema_version>5.11.2</oval:schema_version><oval:timestamp>2026-01-01T00:00:00</oval:timestamp></generator>
+      {oval}
+    </oval_definitions>
+  </ds:component>
+</ds:data-stream-collection>
+"##
+        )
+    }
+
+    /// What a scan of a tree in which definition 2 fails (its file lacks `ok`) gave: the
+    /// results document and the default score.
+    fn scan_of(ds: &str) -> (ScanResult, String, f64) {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("files")).unwrap();
+        for (n, text) in [("1", "ok\n"), ("2", "no\n"), ("10", "ok\n")] {
+            std::fs::write(root.path().join("files").join(n), text).unwrap();
+        }
+        let content = Content::from_str(ds, Path::new("ds.xml"), &LoadOptions::default())
+            .expect("the test data stream loads");
+        let target = Target::offline(root.path()).unwrap();
+        let bench = &content.benchmark;
+        let profile = crate::find_profile(bench, "test").unwrap();
+        let policy = crate::resolve(bench, Some(profile)).unwrap();
+        let request = ScanRequest {
+            content: &content,
+            policy: &policy,
+            target: &target,
+            only_rules: HashSet::new(),
+            skip_rules: HashSet::new(),
+            progress: None,
+        };
+        let outcome = scan(&request);
+        let score = results::default_score(bench, &outcome);
+        let tr = results::test_result_xml(
+            &content,
+            &policy,
+            &outcome,
+            &TargetFacts::default(),
+            &ScanTimes::default(),
+            score,
+        );
+        let doc = results::results_document(&content, &tr);
+        (outcome, doc, score)
+    }
+
+    /// Each rule-result of the results document: (idref, result, the content reference's
+    /// name, the check's multi-check attribute).
+    fn rule_results(doc: &str) -> Vec<(String, String, Option<String>, Option<String>)> {
+        let doc = roxmltree::Document::parse(doc).unwrap();
+        doc.descendants()
+            .filter(|n| n.has_tag_name((NS, "rule-result")))
+            .map(|rr| {
+                let child = |name: &str| rr.children().find(|c| c.has_tag_name((NS, name)));
+                let check = child("check");
+                let name = check
+                    .and_then(|c| {
+                        c.children()
+                            .find(|r| r.has_tag_name((NS, "check-content-ref")))
+                    })
+                    .and_then(|r| r.attribute("name"))
+                    .map(str::to_string);
+                (
+                    rr.attribute("idref").unwrap_or_default().to_string(),
+                    child("result")
+                        .and_then(|r| r.text())
+                        .unwrap_or_default()
+                        .to_string(),
+                    name,
+                    check
+                        .and_then(|c| c.attribute("multi-check"))
+                        .map(str::to_string),
+                )
+            })
+            .collect()
+    }
+
+    fn named(results: &[(String, String, Option<String>, Option<String>)]) -> Vec<(&str, &str)> {
+        results
+            .iter()
+            .map(|(_, r, n, _)| (n.as_deref().unwrap_or("-"), r.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn multi_check_gives_a_rule_result_per_definition() {
+        let (outcome, doc, _) = scan_of(&data_stream(r#"multi-check="true""#, "", false));
+        let rrs = rule_results(&doc);
+
+        assert_eq!(rrs.len(), 3, "{doc}");
+        assert!(rrs.iter().all(|r| r.0 == "xccdf_org.test_rule_multi"));
+        assert!(rrs.iter().all(|r| r.3.as_deref() == Some("true")));
+        // Descending ids, byte by byte, as OpenSCAP 1.3.7 orders them.
+        assert_eq!(
+            named(&rrs),
+            [
+                ("oval:t:def:2", "fail"),
+                ("oval:t:def:10", "pass"),
+                ("oval:t:def:1", "pass")
+            ]
+        );
+        assert_eq!(outcome.count(XccdfResult::Fail), 1);
+        assert_eq!(
+            outcome.rule_outcomes(),
+            [("xccdf_org.test_rule_multi", XccdfResult::Fail)]
+        );
+    }
+
+    #[test]
+    fn multi_check_with_a_name_gives_one_result() {
+        let ds = data_stream(r#"multi-check="true""#, r#"name="oval:t:def:10""#, false);
+        let rrs = rule_results(&scan_of(&ds).1);
+        assert_eq!(named(&rrs), [("oval:t:def:10", "pass")]);
+    }
+
+    #[test]
+    fn without_multi_check_all_definitions_give_one_result() {
+        for check in ["", r#"multi-check="false""#] {
+            let rrs = rule_results(&scan_of(&data_stream(check, "", false)).1);
+            assert_eq!(named(&rrs), [("-", "fail")], "check attributes `{check}`");
+            assert_eq!(rrs[0].3, None);
+        }
+    }
+
+    #[test]
+    fn multi_check_negates_each_definition() {
+        let ds = data_stream(r#"multi-check="true" negate="true""#, "", false);
+        let (_, doc, score) = scan_of(&ds);
+        assert_eq!(
+            named(&rule_results(&doc)),
+            [
+                ("oval:t:def:2", "pass"),
+                ("oval:t:def:10", "fail"),
+                ("oval:t:def:1", "fail")
+            ]
+        );
+        assert!(doc.contains(r#"multi-check="true" negate="true""#), "{doc}");
+        // The rule counts once, as failed, though its first result passed.
+        assert_eq!(score, 0.0);
+    }
+
+    #[test]
+    fn multi_check_over_a_document_without_definitions_is_unknown() {
+        let (outcome, doc, _) = scan_of(&data_stream(r#"multi-check="true""#, "", true));
+        assert_eq!(named(&rule_results(&doc)), [("-", "unknown")]);
+        assert!(
+            outcome.rules[0].messages[0].contains("no OVAL definition"),
+            "{:?}",
+            outcome.rules[0].messages
+        );
+    }
+
+    #[test]
+    fn combined_fails_when_any_instance_failed() {
+        use XccdfResult::*;
+        assert_eq!(XccdfResult::combined([Pass, Fail, Pass]), Some(Fail));
+        assert_eq!(XccdfResult::combined([Pass, Error, Unknown]), Some(Unknown));
+        assert_eq!(XccdfResult::combined([NotApplicable, Pass]), Some(Pass));
+        assert_eq!(
+            XccdfResult::combined([NotApplicable, NotSelected]),
+            Some(NotApplicable)
+        );
+        assert_eq!(XccdfResult::combined([]), None);
     }
 }

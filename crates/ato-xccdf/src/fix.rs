@@ -991,6 +991,23 @@ with a line break</title>
     }
 
     #[test]
+    fn a_multi_check_rule_with_one_failed_definition_is_fixed_once() {
+        let rr = |result: &str, def: &str| {
+            format!(
+                r#"<rule-result idref="xccdf_t_rule_m"><result>{result}</result><check system="s" multi-check="true"><check-content-ref href="o.xml" name="{def}"/></check></rule-result>"#
+            )
+        };
+        let xml = format!(
+            r#"<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" id="xccdf_t_benchmark_b"><TestResult id="t">{}{}{}<rule-result idref="xccdf_t_rule_p"><result>pass</result></rule-result></TestResult></Benchmark>"#,
+            rr("pass", "oval:t:def:3"),
+            rr("fail", "oval:t:def:2"),
+            rr("fail", "oval:t:def:1"),
+        );
+        let f = scan_failures(&xml, Path::new("r.xml")).unwrap();
+        assert_eq!(f.failed, HashSet::from(["xccdf_t_rule_m".to_string()]));
+    }
+
+    #[test]
     fn a_sub_naming_nothing_is_replaced_by_nothing_with_a_warning() {
         let xml = r#"<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" id="xccdf_t_benchmark_b">
   <Rule id="xccdf_t_rule_x"><fix system="urn:xccdf:fix:script:sh">v=<sub idref="nope"/>.</fix></Rule>

@@ -1,6 +1,7 @@
 //! XCCDF 1.2 results: the benchmark with a `TestResult` appended, as `oscap xccdf eval
 //! --results` writes it, and the default score (NIST IR 7275 rev 4, table 40).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -30,28 +31,40 @@ pub struct ScanTimes {
     pub end: String,
 }
 
+/// A rule's result, role and weight, as the score counts it.
+type Scored = (XccdfResult, Role, f64);
+
 /// The default scoring model's score of the benchmark.
+///
+/// A rule with several results (`multi-check`) counts once, with the result
+/// [`XccdfResult::combined`] gives: failed if any instance failed. OpenSCAP 1.3.7 scores such a
+/// rule by its first rule-result alone, so the two scores differ when that one passed and
+/// another did not.
 pub fn default_score(benchmark: &Benchmark, results: &ScanResult) -> f64 {
-    let by_id: std::collections::HashMap<&str, &RuleResult> = results
-        .rules
-        .iter()
-        .map(|r| (r.rule_id.as_str(), r))
+    let by_id: HashMap<&str, Scored> = results
+        .by_rule()
+        .into_iter()
+        .filter_map(|(id, rs)| {
+            let first = rs.first()?;
+            let result = XccdfResult::combined(rs.iter().map(|r| r.result))?;
+            Some((id, (result, first.role, first.weight)))
+        })
         .collect();
     // (score, weight of this node as a child, counted)
-    fn node(items: &[Item], by_id: &std::collections::HashMap<&str, &RuleResult>) -> Option<f64> {
+    fn node(items: &[Item], by_id: &HashMap<&str, Scored>) -> Option<f64> {
         let mut sum = 0.0;
         let mut accumulator = 0.0;
         let mut count = 0;
         for item in items {
             let (score, weight) = match item {
                 Item::Rule(r) => {
-                    let Some(rr) = by_id.get(r.base.id.as_str()) else {
+                    let Some(&(result, role, weight)) = by_id.get(r.base.id.as_str()) else {
                         continue;
                     };
-                    if rr.role == Role::Unscored {
+                    if role == Role::Unscored {
                         continue;
                     }
-                    let s = match rr.result {
+                    let s = match result {
                         XccdfResult::NotSelected
                         | XccdfResult::NotApplicable
                         | XccdfResult::Informational
@@ -59,7 +72,7 @@ pub fn default_score(benchmark: &Benchmark, results: &ScanResult) -> f64 {
                         XccdfResult::Pass | XccdfResult::Fixed => 100.0,
                         _ => 0.0,
                     };
-                    (s, rr.weight)
+                    (s, weight)
                 }
                 Item::Group(g) => match node(&g.children, by_id) {
                     Some(s) => (s, g.base.weight),
@@ -215,7 +228,17 @@ fn write_rule_result(x: &mut String, r: &RuleResult, time: &str) {
         );
     }
     if let Some(c) = &r.check {
-        let _ = writeln!(x, "      <check system=\"{}\">", escape(&c.system));
+        let _ = writeln!(
+            x,
+            "      <check system=\"{}\"{}{}>",
+            escape(&c.system),
+            if c.multi_check {
+                " multi-check=\"true\""
+            } else {
+                ""
+            },
+            if c.negate { " negate=\"true\"" } else { "" }
+        );
         for (value_id, export) in &c.exports {
             let _ = writeln!(
                 x,

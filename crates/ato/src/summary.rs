@@ -1,4 +1,8 @@
 //! The summary a scan prints: counts by result and severity, then the rules that failed.
+//!
+//! The counts are of rule results, as the XCCDF results hold them: a `multi-check` rule counts
+//! once per OVAL definition, and its failed definitions are listed each with its id. The
+//! `rules` line counts rules; a `results` line follows it when the two differ.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -66,7 +70,19 @@ pub fn render(
         .iter()
         .filter(|x| x.result != XccdfResult::NotSelected)
         .count();
-    let _ = writeln!(out, "{:<15}{:>7}", "rules", evaluated);
+    let evaluated_rules = results
+        .rule_outcomes()
+        .iter()
+        .filter(|(_, r)| *r != XccdfResult::NotSelected)
+        .count();
+    let _ = writeln!(out, "{:<15}{:>7}", "rules", evaluated_rules);
+    if evaluated != evaluated_rules {
+        let _ = writeln!(
+            out,
+            "{:<15}{:>7}  (multi-check rules give one per OVAL definition)",
+            "results", evaluated
+        );
+    }
     let _ = writeln!(out, "{:<15}{:>7.2}", "score", score);
 
     let failed: Vec<_> = results
@@ -90,9 +106,16 @@ pub fn render(
                     .map(|(_, s)| s)
                     .unwrap_or(&r.rule_id);
                 let title = titles.get(r.rule_id.as_str()).copied().unwrap_or("");
+                let definition = r
+                    .check
+                    .as_ref()
+                    .filter(|c| c.multi_check)
+                    .and_then(|c| c.name.as_deref())
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "  {:<7} {:<8} {:<48} {}",
+                    "  {:<7} {:<8} {:<48} {}{definition}",
                     r.result.as_str(),
                     s.as_str(),
                     short,

@@ -756,3 +756,231 @@ fn a_comparison_that_cannot_be_made_says_why_in_the_results() {
         "{msgs}"
     );
 }
+
+/// A data stream whose OVAL document has definitions `oval:t:def:10`, `:1` and `:2`, in that
+/// order, each true when the file of its number under `files` holds a line `ok`, and four
+/// rules over it: `multi` (multi-check), `neg` (multi-check and negate), `named` (multi-check
+/// with a name: one result) and `all` (no multi-check, no name: one result for all).
+///
+/// Elements are on lines of their own: OpenSCAP 1.3.7 skips an element that follows its
+/// sibling's end tag directly.
+fn multi_check_ds(files: &Path) -> String {
+    let mut defs = String::new();
+    let mut tests = String::new();
+    let mut objects = String::new();
+    for n in ["10", "1", "2"] {
+        defs.push_str(&format!(
+            "<definition class=\"compliance\" id=\"oval:t:def:{n}\" version=\"1\">\n\
+             <metadata><title>def {n}</title><description>d</description></metadata>\n\
+             <criteria><criterion test_ref=\"oval:t:tst:{n}\"/></criteria>\n</definition>\n"
+        ));
+        tests.push_str(&format!(
+            "<ind:textfilecontent54_test check=\"all\" check_existence=\"at_least_one_exists\" \
+             comment=\"c\" id=\"oval:t:tst:{n}\" version=\"1\"><ind:object \
+             object_ref=\"oval:t:obj:{n}\"/></ind:textfilecontent54_test>\n"
+        ));
+        objects.push_str(&format!(
+            "<ind:textfilecontent54_object id=\"oval:t:obj:{n}\" version=\"1\">\
+             <ind:filepath>{}/{n}</ind:filepath><ind:pattern operation=\"pattern match\">^ok$\
+             </ind:pattern><ind:instance datatype=\"int\" operation=\"greater than or equal\">1\
+             </ind:instance></ind:textfilecontent54_object>\n",
+            files.display()
+        ));
+    }
+    let rules = [
+        ("multi", r#" multi-check="true""#, ""),
+        ("neg", r#" multi-check="true" negate="true""#, ""),
+        ("named", r#" multi-check="true""#, r#" name="oval:t:def:2""#),
+        ("all", "", ""),
+    ];
+    let mut selects = String::new();
+    let mut xccdf_rules = String::new();
+    for (name, check, reference) in rules {
+        selects.push_str(&format!(
+            "<xccdf:select idref=\"xccdf_org.test_rule_{name}\" selected=\"true\"/>\n"
+        ));
+        xccdf_rules.push_str(&format!(
+            "<xccdf:Rule id=\"xccdf_org.test_rule_{name}\" selected=\"false\" severity=\"medium\">\n\
+             <xccdf:title>Rule {name}</xccdf:title>\n\
+             <xccdf:check system=\"http://oval.mitre.org/XMLSchema/oval-definitions-5\"{check}>\n\
+             <xccdf:check-content-ref href=\"test-oval.xml\"{reference}/>\n\
+             </xccdf:check>\n</xccdf:Rule>\n"
+        ));
+    }
+    format!(
+        r##"<?xml version="1.0" encoding="UTF-8"?>
+<ds:data-stream-collection xmlns:ds="http://scap.nist.gov/schema/scap/source/1.2" xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:cat="urn:oasis:names:tc:entity:xmlns:xml:catalog" id="scap_org.test_collection_t" schematron-version="1.3">
+  <ds:data-stream id="scap_org.test_datastream_t" scap-version="1.3" use-case="OTHER">
+    <ds:checklists>
+      <ds:component-ref id="scap_org.test_cref_xccdf" xlink:href="#scap_org.test_comp_xccdf">
+        <cat:catalog><cat:uri name="test-oval.xml" uri="#scap_org.test_cref_oval"/></cat:catalog>
+      </ds:component-ref>
+    </ds:checklists>
+    <ds:checks>
+      <ds:component-ref id="scap_org.test_cref_oval" xlink:href="#scap_org.test_comp_oval"/>
+    </ds:checks>
+  </ds:data-stream>
+  <ds:component id="scap_org.test_comp_xccdf" timestamp="2026-01-01T00:00:00">
+    <xccdf:Benchmark xmlns:xccdf="http://checklists.nist.gov/xccdf/1.2" id="xccdf_org.test_benchmark_t" resolved="1" xml:lang="en-US">
+      <xccdf:status>draft</xccdf:status>
+      <xccdf:title>Test benchmark</xccdf:title>
+      <xccdf:version>1.0</xccdf:version>
+      <xccdf:Profile id="xccdf_org.test_profile_test">
+        <xccdf:title>Test profile</xccdf:title>
+{selects}      </xccdf:Profile>
+{xccdf_rules}    </xccdf:Benchmark>
+  </ds:component>
+  <ds:component id="scap_org.test_comp_oval" timestamp="2026-01-01T00:00:00">
+    <oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:oval="http://oval.mitre.org/XMLSchema/oval-common-5" xmlns:ind="http://oval.mitre.org/XMLSchema/oval-definitions-5#independent">
+      <generator><oval:schema_version>5.11.2</oval:schema_version><oval:timestamp>2026-01-01T00:00:00</oval:timestamp></generator>
+      <definitions>
+{defs}      </definitions>
+      <tests>
+{tests}      </tests>
+      <objects>
+{objects}      </objects>
+    </oval_definitions>
+  </ds:component>
+</ds:data-stream-collection>
+"##
+    )
+}
+
+/// Each rule-result of an XCCDF results file: short rule name, result, the check's
+/// content-reference name and its multi-check attribute.
+fn rule_results_with_names(path: &Path) -> Vec<(String, String, String, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let ns = "http://checklists.nist.gov/xccdf/1.2";
+    doc.descendants()
+        .filter(|n| n.has_tag_name((ns, "rule-result")))
+        .map(|rr| {
+            let id = rr.attribute("idref").unwrap_or_default();
+            let short = id.rsplit_once("_rule_").map_or(id, |(_, s)| s);
+            let child = |name: &str| rr.children().find(|c| c.has_tag_name((ns, name)));
+            let check = child("check");
+            let reference = check.and_then(|c| {
+                c.children()
+                    .find(|r| r.has_tag_name((ns, "check-content-ref")))
+            });
+            (
+                short.to_string(),
+                child("result")
+                    .and_then(|r| r.text())
+                    .unwrap_or_default()
+                    .to_string(),
+                reference
+                    .and_then(|r| r.attribute("name"))
+                    .unwrap_or("-")
+                    .to_string(),
+                check
+                    .and_then(|c| c.attribute("multi-check"))
+                    .unwrap_or("-")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The files the checks of [`multi_check_ds`] read: definition 2 fails.
+fn multi_check_files(dir: &Path) -> std::path::PathBuf {
+    let files = dir.join("files");
+    write(&files, "1", "ok\n");
+    write(&files, "2", "no\n");
+    write(&files, "10", "ok\n");
+    files
+}
+
+#[test]
+fn multi_check_gives_a_rule_result_per_definition() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = multi_check_files(dir.path());
+    let ds = write(dir.path(), "ds.xml", &multi_check_ds(&files));
+    let results = dir.path().join("ato.xml");
+    let o = run(ato()
+        .args(["scan", "--profile", "test", "--results"])
+        .arg(&results)
+        .arg(&ds));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+
+    let got = rule_results_with_names(&results);
+    let multi: Vec<(&str, &str)> = got
+        .iter()
+        .filter(|r| r.0 == "multi")
+        .map(|r| (r.2.as_str(), r.1.as_str()))
+        .collect();
+    assert_eq!(
+        multi,
+        [
+            ("oval:t:def:2", "fail"),
+            ("oval:t:def:10", "pass"),
+            ("oval:t:def:1", "pass")
+        ]
+    );
+    let summary = stdout(&o);
+    assert!(summary.contains("Rule multi (oval:t:def:2)"), "{summary}");
+    assert!(
+        summary
+            .lines()
+            .any(|l| l.split_whitespace().eq(["rules", "4"])),
+        "{summary}"
+    );
+    assert!(
+        summary
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["results", "8"])),
+        "{summary}"
+    );
+
+    // `ato fix --results` fixes the rule once, though one of its three results failed.
+    let o = run(ato()
+        .args(["fix", "--list", "--results"])
+        .arg(&results)
+        .arg(&ds));
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// oscap and ato give the same rule-results, one by one, for every kind of multi-check rule.
+/// Skipped without oscap, except in CI.
+#[test]
+fn multi_check_results_match_oscap() {
+    let oscap = std::process::Command::new("oscap")
+        .arg("--version")
+        .output();
+    let version = match oscap {
+        Ok(o) if o.status.success() => stdout(&o),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "oscap is needed in CI: install OpenSCAP 1.3.7"
+            );
+            eprintln!("skipped: oscap is not installed");
+            return;
+        }
+    };
+    if !version.contains("1.3.7") {
+        eprintln!(
+            "warning: comparing with {}",
+            version.lines().next().unwrap_or("oscap")
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files = multi_check_files(dir.path());
+    let ds = write(dir.path(), "ds.xml", &multi_check_ds(&files));
+    let theirs = dir.path().join("oscap.xml");
+    let o = run(std::process::Command::new("oscap")
+        .args(["xccdf", "eval", "--profile", "test", "--results"])
+        .arg(&theirs)
+        .arg(&ds));
+    assert_eq!(o.status.code(), Some(2), "oscap: {}", stderr(&o));
+    let ours = dir.path().join("ato.xml");
+    let o = run(ato()
+        .args(["scan", "-q", "--profile", "test", "--results"])
+        .arg(&ours)
+        .arg(&ds));
+    assert_eq!(o.status.code(), Some(2), "ato: {}", stderr(&o));
+
+    let theirs = rule_results_with_names(&theirs);
+    assert_eq!(theirs.len(), 8, "{theirs:?}");
+    assert_eq!(rule_results_with_names(&ours), theirs);
+}
