@@ -118,7 +118,7 @@ fn checklist_poam_and_controls_count_a_multi_check_rule_once() {
     }
     assert!(d.trim_end().ends_with(DETAILS_END), "{d}");
 
-    let p = poam(&r, &PoamOptions::default());
+    let p = poam(&r, &PoamOptions::default()).unwrap();
     let rules: Vec<&str> = p
         .items
         .iter()
