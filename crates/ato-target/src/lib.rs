@@ -14,6 +14,10 @@
 //! device: [`Target::read`] checks through an `O_PATH` descriptor that a file is regular
 //! before opening it. The live host is the same code with `/` as its root.
 //!
+//! The live host has one more source, its running systemd, asked over D-Bus through the local
+//! sockets [`Target::systemd_bus`] names. An offline root has none: nothing in it runs, and no
+//! socket inside it is ever connected to.
+//!
 //! ```no_run
 //! use std::path::Path;
 //!
@@ -39,6 +43,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rustix::fs::{fstat, statat, AtFlags, Dir, Mode, OFlags};
 use rustix::io::Errno;
@@ -57,6 +62,30 @@ pub struct Target {
     root: PathBuf,
     offline: bool,
     resolution: Resolution,
+    systemd_bus: Option<SystemdBus>,
+}
+
+/// Where the live host's systemd answers over D-Bus, and how long to wait for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemdBus {
+    /// Host path of systemd's private socket, which speaks to root directly (peer to peer).
+    pub private_socket: PathBuf,
+    /// Host path of the system bus socket, tried when the private one cannot be used.
+    pub system_bus: PathBuf,
+    /// The longest wait for connecting and for each call.
+    pub timeout: Duration,
+}
+
+impl SystemdBus {
+    /// `/run/systemd/private`, then `/run/dbus/system_bus_socket`, 5 seconds each.
+    #[must_use]
+    pub fn host() -> SystemdBus {
+        SystemdBus {
+            private_socket: PathBuf::from("/run/systemd/private"),
+            system_bus: PathBuf::from("/run/dbus/system_bus_socket"),
+            timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 /// One entry of a directory listing.
@@ -100,6 +129,19 @@ impl Target {
     /// [`TargetError::Root`] if `/` cannot be opened.
     pub fn live() -> Result<Target, TargetError> {
         Self::open(Path::new("/"), false, None)
+    }
+
+    /// A live host laid out under `root`, with its systemd at `systemd_bus`: for tests that
+    /// build a host's `/run` and `/sys` in a directory and serve a fake systemd. Probes treat
+    /// it as the live host.
+    ///
+    /// # Errors
+    ///
+    /// As [`Target::offline`].
+    pub fn live_in(root: &Path, systemd_bus: SystemdBus) -> Result<Target, TargetError> {
+        let mut target = Self::open(root, false, None)?;
+        target.systemd_bus = Some(systemd_bus);
+        Ok(target)
     }
 
     /// An offline root: the host directory `root` is the target's `/`. The resolution is
@@ -161,6 +203,7 @@ impl Target {
             root: canonical,
             offline,
             resolution,
+            systemd_bus: (!offline).then(SystemdBus::host),
         })
     }
 
@@ -180,6 +223,13 @@ impl Target {
     #[must_use]
     pub fn resolution(&self) -> Resolution {
         self.resolution
+    }
+
+    /// Where the running systemd answers over D-Bus: [`SystemdBus::host`] on the live host,
+    /// `None` on an offline root.
+    #[must_use]
+    pub fn systemd_bus(&self) -> Option<&SystemdBus> {
+        self.systemd_bus.as_ref()
     }
 
     /// The metadata of `path` itself: a symbolic link as the last component is not followed
@@ -620,6 +670,16 @@ mod tests {
         assert!(target.is_offline());
         assert_eq!(target.root(), fs::canonicalize(tree.root()).unwrap());
         assert_eq!(read_str(&target, "/etc/x").unwrap(), "inside x");
+        // Nothing inside an offline root is ever connected to.
+        assert_eq!(target.systemd_bus(), None);
+    }
+
+    #[test]
+    fn the_live_host_asks_systemd_on_its_own_sockets() {
+        let target = Target::live().unwrap();
+        let bus = target.systemd_bus().unwrap();
+        assert_eq!(bus.private_socket, Path::new("/run/systemd/private"));
+        assert_eq!(bus.system_bus, Path::new("/run/dbus/system_bus_socket"));
     }
 
     #[test]

@@ -1,12 +1,32 @@
 //! `linux:systemdunitproperty_object` (OVAL 5.11): properties of systemd units.
 //!
-//! Answered from unit files, on the live host and on an offline root alike; ato has no D-Bus
-//! client (OpenSCAP asks systemd over D-Bus and reports `not collected` offline, `error` inside
-//! a chroot). Units are enumerated as for systemdunitdependency: canonical names of unit
-//! files, masked ones included, never an alias (OpenSCAP 1.3.7 lists the loaded units by
-//! their ids, so `^sshd\.service$` finds nothing where `sshd.service` is an alias).
+//! Units are enumerated from unit files, on the live host and on an offline root alike, as for
+//! systemdunitdependency: canonical names of unit files, masked ones included, never an alias
+//! (OpenSCAP 1.3.7 lists the loaded units by their ids, so `^sshd\.service$` finds nothing
+//! where `sshd.service` is an alias).
 //!
-//! Properties of the `org.freedesktop.systemd1.Unit` interface that the files determine:
+//! **Live host, systemd the running init** (`/run/systemd/system` is a directory): ato asks
+//! systemd over D-Bus, as OpenSCAP does. For each unit it calls `Manager.GetUnit`, then, when
+//! systemd has not loaded the unit, `Manager.LoadUnit` (which reads the unit file ato found into
+//! the manager and starts nothing, as OpenSCAP's probe does for every unit it lists), and
+//! `Properties.GetAll` on `org.freedesktop.systemd1.Unit`; every property of that interface is
+//! reported, those the `property` entity matches. A unit asked for by name (`equals`) that has
+//! no unit file (a scope, a mount, a device) is looked up with `GetUnit` only; systemd's
+//! `NoSuchUnit` means it does not exist. Values are converted as OpenSCAP 1.3.7 converts them:
+//! strings and object paths as they are, booleans `true`/`false`, numbers in decimal
+//! (timestamps are microseconds, not dates), an array one value per element and no item when
+//! empty, a structure (`Job`, `LoadError`) an item without a value, a structure inside an array
+//! (`Conditions`) skipped; see `systemd_dbus`.
+//!
+//! The connection is the only IPC ato does, read-only, to local Unix sockets of the live host
+//! (`ato_target::SystemdBus`): systemd's private socket `/run/systemd/private`, else the system
+//! bus `/run/dbus/system_bus_socket`. It is made once per scan, waits at most 5 seconds to
+//! connect and for each call, and is never made for an offline root, whose sockets are not
+//! followed. When systemd cannot be asked (no socket, a timeout, an error reply), the unit is
+//! answered from files and control groups as below, with a message `D-Bus unavailable: ...`.
+//!
+//! **Without systemd to ask**, properties of the `org.freedesktop.systemd1.Unit` interface
+//! that the files determine:
 //! - `Id`, `Names` (the id and every alias, one value each);
 //! - `LoadState`: `loaded` or `masked` (a link to `/dev/null` or an empty file);
 //! - `UnitFileState`: what `systemctl --root TREE is-enabled` prints (`enabled`,
@@ -15,7 +35,7 @@
 //! - `FragmentPath`, `DropInPaths`, `Description` (the id when there is none, as systemd
 //!   does) and `Documentation`, for a loaded unit.
 //!
-//! `ActiveState` and `SubState` depend on where ato looks:
+//! `ActiveState` and `SubState` then depend on where ato looks:
 //! - **Offline root: the state at boot.** Nothing runs in an image at rest, so "is it running
 //!   now" has no answer there; the question a scan of an image can answer is "would it run once
 //!   the image is booted". ato reports the state a unit reaches when the system boots into its
@@ -33,35 +53,36 @@
 //!   start failures, units started later by socket, path, timer or D-Bus activation (they stay
 //!   `inactive` until then, as after a real boot), `BindsTo=` and `Upholds=`, the kernel
 //!   command line's `systemd.unit=`, and generators (they run only at boot).
-//! - **Live host, systemd the running init** (`/run/systemd/system` is a directory): a
-//!   service or scope is `active`/`running` when its control group holds a process, and
-//!   `inactive`/`dead` when it is empty or absent; a slice is `active`/`active` when its
-//!   control group exists. The control group is the directory named exactly as the unit inside
-//!   the slice tree of the cgroup hierarchy systemd tracks processes in: `/sys/fs/cgroup`
-//!   (cgroup v2), else `/sys/fs/cgroup/unified` (hybrid), else `/sys/fs/cgroup/systemd` (v1),
-//!   usually `system.slice/UNIT`. Other unit types (sockets, targets, timers, mounts, ...) have
-//!   no control group of their own while active: their state is `not collected`.
+//! - **Live host, D-Bus unavailable: control groups.** A service or scope is
+//!   `active`/`running` when its control group holds a process, and `inactive`/`dead` when it
+//!   is empty or absent; a slice is `active`/`active` when its control group exists. The
+//!   control group is the directory named exactly as the unit inside the slice tree of the
+//!   cgroup hierarchy systemd tracks processes in: `/sys/fs/cgroup` (cgroup v2), else
+//!   `/sys/fs/cgroup/unified` (hybrid), else `/sys/fs/cgroup/systemd` (v1), usually
+//!   `system.slice/UNIT`. A control group tells only whether processes run: a
+//!   `RemainAfterExit=yes` oneshot service that succeeded and a failed unit both look
+//!   `inactive`/`dead` there. Other unit types (sockets, targets, timers, mounts, ...) have no
+//!   control group of their own while active: their state is `not collected`.
 //! - **Live host without systemd** (a container, a build machine): `not collected`.
 //!
 //! Every other property of that interface (timestamps, the dependency lists systemd completes
-//! with default dependencies, ...) is known only to a running manager: asked for by name it
-//! gives `not collected` with a message; matched by a pattern, the derivable ones are reported
-//! and the flag is `incomplete`. A property outside the Unit interface (`ExecStart`) does not
-//! exist, as in OpenSCAP, which asks that interface only.
+//! with default dependencies, ...) is known only to a running manager: without one to ask,
+//! asked for by name it gives `not collected` with a message; matched by a pattern, the
+//! derivable ones are reported and the flag is `incomplete`. A property outside the Unit
+//! interface (`ExecStart`) does not exist, as in OpenSCAP, which asks that interface only.
 //!
-//! TODO(systemd): on a live host, a control group tells only whether processes run: a
-//! `RemainAfterExit=yes` oneshot service that succeeded (`active`/`exited`) and a failed unit
-//! (`failed`) both look like `inactive`/`dead`, and `activating` or `reloading` look like
-//! `running`. Telling them apart, and giving the other runtime properties, needs a small D-Bus
-//! client for `/run/systemd/private`, which ato does not have yet.
+//! Not supported on the live host: units systemd has loaded without a unit file are found only
+//! by name, not by a pattern (OpenSCAP 1.3.7 enumerates the manager's units; ato enumerates
+//! unit files and does not list the manager's units).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use ato_content::oval::Datatype;
 use ato_target::{FileType, Target, TargetError};
 
 use super::systemd::{self, Resolved, UnitDb};
+use super::systemd_dbus::{Properties, Systemd};
 use super::systemdunitdependency;
 use crate::item::{Collected, Flag, Item};
 use crate::probes::{entity_error, ObjectRequest, ProbeContext, RequestEntity};
@@ -201,7 +222,11 @@ pub fn collect(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Collected {
         Err(e) => return entity_error(req, "property", &e),
     };
     let db = ctx.shared.get_or_init(|| UnitDb::load(ctx.target));
-    let source = (!wanted.state.is_empty()).then(|| StateSource::detect(ctx, &db));
+    let systemd = running_systemd(ctx);
+    // Without systemd to ask, the state source is needed at once (an offline root's boot walk
+    // has messages of its own); with it, only for a unit systemd could not be asked about.
+    let mut source =
+        (!wanted.state.is_empty() && systemd.is_none()).then(|| StateSource::detect(ctx, &db));
 
     let mut items = Vec::new();
     let mut messages: Vec<String> = db
@@ -219,40 +244,106 @@ pub fn collect(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Collected {
     let mut runtime_asked = false;
     // Reason -> the units whose state is not collected for it.
     let mut state_unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for id in db.units() {
-        match unit.matches(&id, ctx.regexes) {
+    // Why systemd could not be asked about some unit.
+    let mut dbus_unavailable = BTreeSet::new();
+    let units = db.units();
+    for id in &units {
+        match unit.matches(id, ctx.regexes) {
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) => return entity_error(req, "unit", &e),
         }
-        runtime_asked |= !wanted.runtime.is_empty();
-        let unit_info = UnitInfo::read(ctx.target, &db, &id, &mut messages);
-        for name in &wanted.from_files {
-            let values = unit_info.values(name);
-            if !values.is_empty() {
-                items.push(property_item(&id, name, values));
+        if let Some(systemd) = &systemd {
+            // Loading reads a unit file ato found into the manager, as OpenSCAP does.
+            let load = !matches!(db.resolve(id), Resolved::NotFound { .. });
+            match systemd.unit(id, load) {
+                Ok(Some(found)) => {
+                    if let Err(e) = push_properties(&mut items, id, &found, property, ctx) {
+                        return entity_error(req, "property", &e);
+                    }
+                    continue;
+                }
+                Ok(None) => continue,
+                Err(reason) => {
+                    dbus_unavailable.insert(reason);
+                }
             }
         }
 
-        let Some(source) = &source else { continue };
+        runtime_asked |= !wanted.runtime.is_empty();
+        let unit_info = UnitInfo::read(ctx.target, &db, id, &mut messages);
+        for name in &wanted.from_files {
+            let values = unit_info.values(name);
+            if !values.is_empty() {
+                items.push(property_item(id, name, values));
+            }
+        }
+
+        if wanted.state.is_empty() {
+            continue;
+        }
+        let source = source.get_or_insert_with(|| StateSource::detect(ctx, &db));
         match source.state(ctx.target, &unit_info) {
             Ok(UnitState::Known { active, sub }) => {
                 for name in &wanted.state {
                     let value = if *name == "ActiveState" { active } else { sub };
-                    items.push(property_item(&id, name, vec![value.to_string()]));
+                    items.push(property_item(id, name, vec![value.to_string()]));
                 }
             }
-            Ok(UnitState::Unknown(reason)) => state_unknown.entry(reason).or_default().push(id),
+            Ok(UnitState::Unknown(reason)) => {
+                state_unknown.entry(reason).or_default().push(id.clone());
+            }
             Err(e) => messages.push(format!("object `{}`: state of `{id}`: {e}", req.id)),
+        }
+    }
+
+    // Units systemd has without a unit file (scopes, mounts, devices), asked for by name.
+    if let (Some(systemd), Some(names)) = (&systemd, unit.exact_values()) {
+        for name in names {
+            let unknown = !units.contains(name)
+                && matches!(db.resolve(name), Resolved::NotFound { .. })
+                && systemd::is_unit_name(name);
+            match unit.matches(name, ctx.regexes) {
+                Ok(true) if unknown => {}
+                Ok(_) => continue,
+                Err(e) => return entity_error(req, "unit", &e),
+            }
+            match systemd.unit(name, false) {
+                // An alias systemd resolved is not the unit's id, and OpenSCAP lists ids.
+                Ok(Some(found))
+                    if found
+                        .get("Id")
+                        .is_some_and(|id| matches!(id.as_slice(), [id] if id == name)) =>
+                {
+                    if let Err(e) = push_properties(&mut items, name, &found, property, ctx) {
+                        return entity_error(req, "property", &e);
+                    }
+                }
+                Ok(_) => {}
+                Err(reason) => {
+                    dbus_unavailable.insert(reason);
+                }
+            }
         }
     }
 
     let had_error = !messages.is_empty();
     let not_collected = runtime_asked || !state_unknown.is_empty();
-    if runtime_asked {
+    for reason in &dbus_unavailable {
         messages.push(format!(
-            "object `{}`: {} known only to a running systemd, which ato does not ask; not \
-             collected",
+            "object `{}`: D-Bus unavailable: {reason}; units answered from their unit files \
+             and control groups instead",
+            req.id
+        ));
+    }
+    if runtime_asked {
+        let why = if ctx.target.is_offline() {
+            "which an offline root does not have"
+        } else {
+            "which could not be asked"
+        };
+        messages.push(format!(
+            "object `{}`: {} known only to a running systemd, {why}; not collected",
             req.id,
             wanted.runtime.join(", ")
         ));
@@ -280,6 +371,36 @@ pub fn collect(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Collected {
     collected.flag = flag;
     collected.messages = messages;
     collected
+}
+
+/// The live host's systemd, connected on first use, when it is the running init.
+fn running_systemd(ctx: &ProbeContext<'_>) -> Option<Arc<Systemd>> {
+    let bus = ctx.target.systemd_bus()?;
+    if ctx.target.is_offline() || !systemd_running(ctx.target) {
+        return None;
+    }
+    Some(ctx.shared.get_or_init(|| Systemd::connect(bus)))
+}
+
+/// Whether systemd is the running init (`sd_booted()`).
+fn systemd_running(target: &Target) -> bool {
+    target.lstat(SYSTEMD_RUNNING).is_ok_and(|s| s.is_dir())
+}
+
+/// Items for the properties systemd reported that the object's `property` matches.
+fn push_properties(
+    items: &mut Vec<Item>,
+    unit: &str,
+    found: &Properties,
+    property: &RequestEntity,
+    ctx: &ProbeContext<'_>,
+) -> Result<(), crate::compare::CompareError> {
+    for (name, values) in found {
+        if property.matches(name, ctx.regexes)? {
+            items.push(property_item(unit, name, values.clone()));
+        }
+    }
+    Ok(())
 }
 
 fn property_item(unit: &str, property: &str, values: Vec<String>) -> Item {
@@ -456,7 +577,7 @@ impl StateSource {
 
     /// The source on a live host (tests pass an offline tree laid out as one).
     fn running(target: &Target) -> StateSource {
-        if !target.lstat(SYSTEMD_RUNNING).is_ok_and(|s| s.is_dir()) {
+        if !systemd_running(target) {
             tracing::debug!("systemdunitproperty: no `{SYSTEMD_RUNNING}`: systemd is not running");
             return StateSource::Unavailable(format!(
                 "systemd is not the running init here (no `{SYSTEMD_RUNNING}`), so no unit runs"
@@ -597,7 +718,7 @@ impl CgroupIndex {
             "slice" => Ok(INACTIVE),
             other => Ok(UnitState::Unknown(format!(
                 "a {other} unit has no control group of its own in `{}` to read its state from, \
-                 and ato has no D-Bus client",
+                 and systemd could not be asked over D-Bus",
                 self.root
             ))),
         }
@@ -638,18 +759,24 @@ fn has_processes(target: &Target, dir: &str, depth: usize) -> Result<bool, Targe
 mod tests {
     use std::fs;
     use std::os::unix::fs::symlink;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
+
+    use std::time::{Duration, Instant};
 
     use ato_content::oval::{Family, Kind, Operation};
-    use ato_target::Target;
+    use ato_target::{SystemdBus, Target};
 
     use super::*;
     use crate::pcre::RegexCache;
+    use crate::probes::linux::systemd_dbus::fake::{self, Behaviour, FakeUnit};
     use crate::probes::linux::systemdunitdependency::tests::unit_tree;
     use crate::probes::SharedCache;
 
     fn run(root: &Path, unit: (Operation, &str), property: (Operation, &str)) -> Collected {
-        let target = Target::offline(root).unwrap();
+        run_on(&Target::offline(root).unwrap(), unit, property)
+    }
+
+    fn run_on(target: &Target, unit: (Operation, &str), property: (Operation, &str)) -> Collected {
         let kind = Kind {
             family: Family::Linux,
             name: "systemdunitproperty".into(),
@@ -669,7 +796,7 @@ mod tests {
         collect(
             &req,
             &ProbeContext {
-                target: &target,
+                target,
                 regexes: &regexes,
                 shared: &shared,
             },
@@ -954,5 +1081,260 @@ mod tests {
             panic!("systemd taken for running");
         };
         assert!(reason.contains("/run/systemd/system"), "{reason}");
+    }
+
+    /// A live host laid out in a directory: the boot tree's units, one that fails, systemd
+    /// running, and a cgroup v2 hierarchy in which only ssh.service has a process.
+    fn live_tree() -> tempfile::TempDir {
+        let dir = boot_tree();
+        let root = dir.path();
+        let lib = root.join("lib/systemd/system");
+        fs::write(
+            lib.join("broken.service"),
+            "[Service]\nExecStart=/bin/false\n",
+        )
+        .unwrap();
+        fs::create_dir_all(root.join("run/systemd/system")).unwrap();
+        let cg = root.join("sys/fs/cgroup");
+        for (path, procs) in [
+            ("", ""),
+            ("system.slice", ""),
+            ("system.slice/ssh.service", "700\n"),
+        ] {
+            fs::create_dir_all(cg.join(path)).unwrap();
+            fs::write(cg.join(path).join("cgroup.procs"), procs).unwrap();
+        }
+        dir
+    }
+
+    /// The units the fake systemd has: states a control group cannot tell.
+    fn fake_units() -> Vec<FakeUnit> {
+        let mut timer = FakeUnit::new("idle.timer", "inactive", "dead");
+        timer.loaded = false;
+        timer.unit_file_state = "disabled".into();
+        vec![
+            FakeUnit::new("ssh.service", "active", "running"),
+            FakeUnit::new("setup.service", "active", "exited"),
+            FakeUnit::new("broken.service", "failed", "failed"),
+            FakeUnit::new("listen.socket", "active", "listening"),
+            FakeUnit::new("init.scope", "active", "running"),
+            timer,
+        ]
+    }
+
+    /// The bus of a live tree: the private socket at `private`, no system bus.
+    fn bus(dir: &Path, private: PathBuf, timeout: Duration) -> SystemdBus {
+        SystemdBus {
+            private_socket: private,
+            system_bus: dir.join("no-system-bus"),
+            timeout,
+        }
+    }
+
+    /// A live tree with the fake systemd serving `fake_units` on its private socket.
+    fn live_with_systemd() -> (tempfile::TempDir, tempfile::TempDir, Target, fake::Calls) {
+        let (tree, sockets) = (live_tree(), tempfile::tempdir().unwrap());
+        let (socket, calls) = fake::serve(sockets.path(), &fake_units(), Behaviour::default());
+        let bus = bus(sockets.path(), socket, Duration::from_secs(5));
+        let target = Target::live_in(tree.path(), bus).unwrap();
+        (tree, sockets, target, calls)
+    }
+
+    const STATES: (Operation, &str) = (Operation::PatternMatch, "^(Active|Sub)State$");
+
+    fn state(c: &Collected, unit: &str) -> [String; 2] {
+        [
+            property(c, unit, "ActiveState").concat(),
+            property(c, unit, "SubState").concat(),
+        ]
+    }
+
+    #[test]
+    fn dbus_oneshot_remaining_after_exit_is_active_exited() {
+        let (_tree, _sockets, target, _) = live_with_systemd();
+        let c = run_on(&target, (Operation::Equals, "setup.service"), STATES);
+        assert_eq!(c.flag, Flag::Complete, "{:?}", c.messages);
+        assert!(c.messages.is_empty(), "{:?}", c.messages);
+        assert_eq!(state(&c, "setup.service"), ["active", "exited"]);
+    }
+
+    #[test]
+    fn dbus_failed_unit_is_failed() {
+        let (_tree, _sockets, target, _) = live_with_systemd();
+        let c = run_on(&target, (Operation::Equals, "broken.service"), STATES);
+        assert_eq!(c.flag, Flag::Complete, "{:?}", c.messages);
+        assert_eq!(state(&c, "broken.service"), ["failed", "failed"]);
+    }
+
+    #[test]
+    fn dbus_socket_unit_has_a_state() {
+        let (_tree, _sockets, target, _) = live_with_systemd();
+        let c = run_on(&target, (Operation::Equals, "listen.socket"), STATES);
+        assert_eq!(c.flag, Flag::Complete, "{:?}", c.messages);
+        assert_eq!(state(&c, "listen.socket"), ["active", "listening"]);
+    }
+
+    #[test]
+    fn dbus_pattern_matches_every_property_systemd_reports() {
+        let (_tree, _sockets, target, _) = live_with_systemd();
+        let c = run_on(
+            &target,
+            (Operation::Equals, "ssh.service"),
+            (
+                Operation::PatternMatch,
+                "^(Active|Can|Refuse|StartLimit|Job$|Documentation$|Conditions$)",
+            ),
+        );
+        assert_eq!(c.flag, Flag::Complete, "{:?}", c.messages);
+        let names: Vec<&str> = c.items.iter().map(|i| i.fields[1].value.as_str()).collect();
+        // Empty arrays (Documentation) and arrays of structures (Conditions) give no item.
+        assert_eq!(
+            names,
+            [
+                "ActiveEnterTimestamp",
+                "ActiveState",
+                "CanStart",
+                "Job",
+                "RefuseManualStop",
+                "StartLimitBurst"
+            ]
+        );
+        assert_eq!(
+            property(&c, "ssh.service", "ActiveEnterTimestamp"),
+            ["1764781200123456"]
+        );
+        assert_eq!(property(&c, "ssh.service", "CanStart"), ["true"]);
+        assert_eq!(property(&c, "ssh.service", "RefuseManualStop"), ["false"]);
+        assert_eq!(property(&c, "ssh.service", "StartLimitBurst"), ["5"]);
+        // A structure: an item without a value.
+        assert!(property(&c, "ssh.service", "Job").is_empty());
+
+        // FreezerState is systemd's too: nothing is left not collected.
+        let c = run_on(
+            &target,
+            (Operation::Equals, "ssh.service"),
+            (Operation::PatternMatch, "State$"),
+        );
+        assert_eq!(c.flag, Flag::Complete, "{:?}", c.messages);
+        assert_eq!(c.items.len(), 5);
+        assert_eq!(property(&c, "ssh.service", "FreezerState"), ["running"]);
+    }
+
+    #[test]
+    fn dbus_loads_a_unit_systemd_has_not_loaded() {
+        let (_tree, _sockets, target, calls) = live_with_systemd();
+        let c = run_on(&target, (Operation::Equals, "idle.timer"), STATES);
+        assert_eq!(state(&c, "idle.timer"), ["inactive", "dead"]);
+        assert_eq!(
+            *calls.lock().unwrap(),
+            ["GetUnit idle.timer", "LoadUnit idle.timer"]
+        );
+    }
+
+    #[test]
+    fn dbus_unknown_unit_does_not_exist() {
+        let (_tree, _sockets, target, calls) = live_with_systemd();
+        let eq = Operation::Equals;
+        let c = run_on(&target, (eq, "nope.service"), STATES);
+        assert_eq!(c.flag, Flag::DoesNotExist, "{:?}", c.messages);
+        assert!(c.messages.is_empty(), "{:?}", c.messages);
+        // systemd's NoSuchUnit, and no unit file: nothing is loaded for it.
+        assert_eq!(*calls.lock().unwrap(), ["GetUnit nope.service"]);
+
+        // A unit without a file that systemd has: asked for by name, it is found.
+        let c = run_on(&target, (eq, "init.scope"), STATES);
+        assert_eq!(state(&c, "init.scope"), ["active", "running"]);
+        // An alias is not a unit id.
+        let c = run_on(&target, (eq, "sshd.service"), STATES);
+        assert_eq!(c.flag, Flag::DoesNotExist, "{:?}", c.messages);
+    }
+
+    #[test]
+    fn dbus_silent_server_falls_back_within_the_timeout() {
+        let (tree, sockets) = (live_tree(), tempfile::tempdir().unwrap());
+        let (socket, _listener) = fake::silent(sockets.path());
+        let bus = bus(sockets.path(), socket, Duration::from_millis(300));
+        let target = Target::live_in(tree.path(), bus).unwrap();
+
+        let started = Instant::now();
+        let c = run_on(&target, (Operation::PatternMatch, r"\.service$"), STATES);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        // Today's answer from control groups, saying why.
+        assert_eq!(c.flag, Flag::Complete, "{:?}", c.messages);
+        assert_eq!(state(&c, "ssh.service"), ["active", "running"]);
+        assert_eq!(state(&c, "setup.service"), ["inactive", "dead"]);
+        assert_eq!(c.messages.len(), 1, "{:?}", c.messages);
+        assert!(
+            c.messages[0].contains("D-Bus unavailable: no answer on"),
+            "{:?}",
+            c.messages
+        );
+        assert!(c.messages[0].contains("systemd-silent"), "{:?}", c.messages);
+    }
+
+    #[test]
+    fn dbus_call_that_hangs_costs_one_timeout() {
+        let (tree, sockets) = (live_tree(), tempfile::tempdir().unwrap());
+        let stall = Behaviour {
+            stall: Some(Duration::from_secs(3)),
+        };
+        let (socket, calls) = fake::serve(sockets.path(), &fake_units(), stall);
+        let bus = bus(sockets.path(), socket, Duration::from_millis(300));
+        let target = Target::live_in(tree.path(), bus).unwrap();
+
+        let started = Instant::now();
+        let c = run_on(&target, (Operation::PatternMatch, r"\.service$"), STATES);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(calls.lock().unwrap().len(), 1);
+        assert_eq!(state(&c, "ssh.service"), ["active", "running"]);
+        assert_eq!(c.messages.len(), 1, "{:?}", c.messages);
+        assert!(
+            c.messages[0].contains("no answer from systemd"),
+            "{:?}",
+            c.messages
+        );
+    }
+
+    #[test]
+    fn dbus_without_sockets_keeps_the_cgroup_answer() {
+        let (tree, sockets) = (live_tree(), tempfile::tempdir().unwrap());
+        let bus = bus(
+            sockets.path(),
+            sockets.path().join("none"),
+            Duration::from_secs(5),
+        );
+        let target = Target::live_in(tree.path(), bus).unwrap();
+        let eq = Operation::Equals;
+        let c = run_on(&target, (eq, "setup.service"), STATES);
+        assert_eq!(c.flag, Flag::Complete, "{:?}", c.messages);
+        assert_eq!(state(&c, "setup.service"), ["inactive", "dead"]);
+        assert!(
+            c.messages[0].contains("D-Bus unavailable: cannot connect to"),
+            "{:?}",
+            c.messages
+        );
+
+        let c = run_on(&target, (eq, "listen.socket"), STATES);
+        assert_eq!(c.flag, Flag::NotCollected, "{:?}", c.messages);
+        let c = run_on(&target, (eq, "ssh.service"), (eq, "StateChangeTimestamp"));
+        assert_eq!(c.flag, Flag::NotCollected, "{:?}", c.messages);
+
+        // systemd not running: not even tried.
+        fs::remove_dir_all(tree.path().join("run/systemd")).unwrap();
+        let c = run_on(&target, (eq, "ssh.service"), (eq, "ActiveState"));
+        assert_eq!(c.flag, Flag::NotCollected, "{:?}", c.messages);
+        assert!(
+            c.messages.iter().all(|m| !m.contains("D-Bus")),
+            "{:?}",
+            c.messages
+        );
     }
 }
