@@ -4,7 +4,7 @@
 #   sudo scripts/install-and-scan.sh [ato scan options...]
 #
 # Installs the SCAP Security Guide content from Debian's packages, builds ato (needs a Rust
-# toolchain, 1.85 or newer), installs it as /usr/local/bin/ato, then scans this host with the
+# toolchain, 1.89 or newer), installs it as /usr/local/bin/ato, then scans this host with the
 # content that applies to it (or ato's built-in baseline where none does) and writes XCCDF
 # results under ./results/. Exit status is the scan's: 0 all passed, 2 a rule did not pass.
 set -euo pipefail
@@ -15,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 if ! command -v cargo >/dev/null; then
-    echo "error: no Rust toolchain (cargo) found; install Rust 1.85 or newer first" >&2
+    echo "error: no Rust toolchain (cargo) found; install Rust 1.89 or newer first" >&2
     exit 1
 fi
 
