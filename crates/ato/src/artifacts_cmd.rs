@@ -103,6 +103,15 @@ pub fn checklist(args: ChecklistArgs) -> Result<ExitCode> {
         checklist = merge::merge(&old, &checklist);
         format = format.or(Some(old_format));
     }
+    if format.is_none() {
+        if let Some(path) = &args.output {
+            eprintln!(
+                "ato: checklist: `{}` ends in neither .ckl nor .cklb: writing CKL (STIG Viewer 2); \
+                 give --format cklb for STIG Viewer 3",
+                path.display()
+            );
+        }
+    }
     let text = write_checklist(&checklist, format.unwrap_or(Format::Ckl));
     match &args.output {
         Some(path) => write_atomically(path, text.as_bytes())?,

@@ -184,3 +184,18 @@ fn saf_cli_counts_our_ckl_as_we_do() {
     assert_eq!(total("error"), 0);
     assert!(ours.iter().sum::<usize>() > 100);
 }
+
+/// An output that names no checklist format gets CKL, and ato says so.
+#[test]
+fn an_output_without_a_checklist_extension_is_written_as_ckl_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("host.txt");
+    let out = write_artifact(&["checklist"], &mini_results(), &out_path);
+    assert!(
+        stderr(&out).contains("ends in neither .ckl nor .cklb: writing CKL"),
+        "{}",
+        stderr(&out)
+    );
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    assert!(text.contains("<CHECKLIST>"));
+}
