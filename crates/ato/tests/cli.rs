@@ -807,43 +807,7 @@ fn multi_check_ds(files: &Path) -> String {
              </xccdf:check>\n</xccdf:Rule>\n"
         ));
     }
-    format!(
-        r##"<?xml version="1.0" encoding="UTF-8"?>
-<ds:data-stream-collection xmlns:ds="http://scap.nist.gov/schema/scap/source/1.2" xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:cat="urn:oasis:names:tc:entity:xmlns:xml:catalog" id="scap_org.test_collection_t" schematron-version="1.3">
-  <ds:data-stream id="scap_org.test_datastream_t" scap-version="1.3" use-case="OTHER">
-    <ds:checklists>
-      <ds:component-ref id="scap_org.test_cref_xccdf" xlink:href="#scap_org.test_comp_xccdf">
-        <cat:catalog><cat:uri name="test-oval.xml" uri="#scap_org.test_cref_oval"/></cat:catalog>
-      </ds:component-ref>
-    </ds:checklists>
-    <ds:checks>
-      <ds:component-ref id="scap_org.test_cref_oval" xlink:href="#scap_org.test_comp_oval"/>
-    </ds:checks>
-  </ds:data-stream>
-  <ds:component id="scap_org.test_comp_xccdf" timestamp="2026-01-01T00:00:00">
-    <xccdf:Benchmark xmlns:xccdf="http://checklists.nist.gov/xccdf/1.2" id="xccdf_org.test_benchmark_t" resolved="1" xml:lang="en-US">
-      <xccdf:status>draft</xccdf:status>
-      <xccdf:title>Test benchmark</xccdf:title>
-      <xccdf:version>1.0</xccdf:version>
-      <xccdf:Profile id="xccdf_org.test_profile_test">
-        <xccdf:title>Test profile</xccdf:title>
-{selects}      </xccdf:Profile>
-{xccdf_rules}    </xccdf:Benchmark>
-  </ds:component>
-  <ds:component id="scap_org.test_comp_oval" timestamp="2026-01-01T00:00:00">
-    <oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:oval="http://oval.mitre.org/XMLSchema/oval-common-5" xmlns:ind="http://oval.mitre.org/XMLSchema/oval-definitions-5#independent">
-      <generator><oval:schema_version>5.11.2</oval:schema_version><oval:timestamp>2026-01-01T00:00:00</oval:timestamp></generator>
-      <definitions>
-{defs}      </definitions>
-      <tests>
-{tests}      </tests>
-      <objects>
-{objects}      </objects>
-    </oval_definitions>
-  </ds:component>
-</ds:data-stream-collection>
-"##
-    )
+    wrap_data_stream(&selects, &xccdf_rules, &defs, &tests, &objects, "")
 }
 
 /// Each rule-result of an XCCDF results file: short rule name, result, the check's

@@ -47,6 +47,20 @@ pub fn data_stream(rules: &[TestRule<'_>]) -> String {
         objects.push_str(r.objects);
         states.push_str(r.states);
     }
+    wrap_data_stream(&selects, &xccdf_rules, &defs, &tests, &objects, &states)
+}
+
+/// The data stream around a benchmark's profile selections and rules and an OVAL document's
+/// definitions, tests, objects and states (each element on a line of its own: OpenSCAP skips
+/// an element that follows its sibling's end tag with nothing between them).
+pub fn wrap_data_stream(
+    selects: &str,
+    xccdf_rules: &str,
+    defs: &str,
+    tests: &str,
+    objects: &str,
+    states: &str,
+) -> String {
     format!(
         r##"<?xml version="1.0" encoding="UTF-8"?>
 <ds:data-stream-collection xmlns:ds="http://scap.nist.gov/schema/scap/source/1.2" xmlns:xlink="http://www.w3.org/1999/xlink" xmlns:cat="urn:oasis:names:tc:entity:xmlns:xml:catalog" id="scap_org.test_collection_t" schematron-version="1.3">
@@ -67,26 +81,26 @@ pub fn data_stream(rules: &[TestRule<'_>]) -> String {
       <xccdf:version>1.0</xccdf:version>
       <xccdf:Profile id="xccdf_org.test_profile_test">
         <xccdf:title>Test profile</xccdf:title>
-        {selects}
-      </xccdf:Profile>
-      {xccdf_rules}
-    </xccdf:Benchmark>
+{selects}      </xccdf:Profile>
+{xccdf_rules}    </xccdf:Benchmark>
   </ds:component>
   <ds:component id="scap_org.test_comp_oval" timestamp="2026-01-01T00:00:00">
     <oval_definitions xmlns="http://oval.mitre.org/XMLSchema/oval-definitions-5" xmlns:oval="http://oval.mitre.org/XMLSchema/oval-common-5" xmlns:ind="http://oval.mitre.org/XMLSchema/oval-definitions-5#independent" xmlns:unix="http://oval.mitre.org/XMLSchema/oval-definitions-5#unix" xmlns:linux="http://oval.mitre.org/XMLSchema/oval-definitions-5#linux">
       <generator><oval:schema_version>5.11.2</oval:schema_version><oval:timestamp>2026-01-01T00:00:00</oval:timestamp></generator>
-      <definitions>{defs}</definitions>
-      <tests>{tests}</tests>
-      <objects>{objects}</objects>
-      {states_section}
-    </oval_definitions>
+      <definitions>
+{defs}      </definitions>
+      <tests>
+{tests}      </tests>
+      <objects>
+{objects}      </objects>
+{states_section}    </oval_definitions>
   </ds:component>
 </ds:data-stream-collection>
 "##,
         states_section = if states.is_empty() {
             String::new()
         } else {
-            format!("<states>{states}</states>")
+            format!("      <states>\n{states}      </states>\n")
         }
     )
 }
