@@ -2,8 +2,8 @@
 //! properties of one unit, converted to OVAL item values as OpenSCAP 1.3.7 converts them.
 //!
 //! This is the only IPC ato does, and only on the live host: it connects to the local Unix
-//! sockets the target names ([`ato_target::SystemdBus`]), systemd's private socket and then the
-//! system bus, never to a socket inside an offline root. It calls `Manager.GetUnit`,
+//! sockets the target names ([`ato_target::SystemdBus`]), the system bus and then systemd's
+//! private socket, never to a socket inside an offline root. It calls `Manager.GetUnit`,
 //! `Manager.LoadUnit` (which reads a unit file into the manager and starts nothing) and
 //! `org.freedesktop.DBus.Properties.GetAll` on `org.freedesktop.systemd1.Unit`; nothing that
 //! changes what runs.
@@ -48,11 +48,19 @@ impl Systemd {
     /// Connects to systemd's private socket, else to the system bus. Never fails: a failure is
     /// kept and returned by every later call.
     pub fn connect(bus: &SystemdBus) -> Systemd {
-        let private = connect_to(&bus.private_socket, true, bus.timeout);
-        let conn = match private {
+        // The system bus first: on systemd's private socket the replies carry the sender
+        // `org.freedesktop.systemd1` (systemd patches it in), which zbus refuses to read, as
+        // a scan of a real systemd 245 showed. The private socket is for hosts without a bus,
+        // and is used only if a first call on it can be read.
+        let conn = match connect_to(&bus.system_bus, false, bus.timeout) {
             Ok(conn) => Ok(conn),
-            Err(private_error) => connect_to(&bus.system_bus, false, bus.timeout)
-                .map_err(|system_error| format!("{private_error}; {system_error}")),
+            Err(system_error) => connect_to(&bus.private_socket, true, bus.timeout)
+                .and_then(|conn| {
+                    ping(&conn)
+                        .map(|()| conn)
+                        .map_err(|e| format!("`{}`: {e}", bus.private_socket.display()))
+                })
+                .map_err(|private_error| format!("{system_error}; {private_error}")),
         };
         match &conn {
             Ok(_) => tracing::debug!("systemd: connected over D-Bus"),
@@ -179,6 +187,20 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Connects to the socket `path` and authenticates; `p2p` for systemd's private socket, which
 /// has no bus daemon behind it. Gives up after `timeout`: the handshake runs on a thread of its
 /// own, and a server that never answers gets its socket shut down, which ends that thread.
+/// A first call, `org.freedesktop.DBus.Peer.Ping` on the manager's object, whose reply must
+/// be readable.
+fn ping(conn: &Connection) -> Result<(), String> {
+    conn.call_method(
+        Some(DESTINATION),
+        MANAGER_PATH,
+        Some("org.freedesktop.DBus.Peer"),
+        "Ping",
+        &(),
+    )
+    .map(|_| ())
+    .map_err(|e| format!("the first call failed: {e}"))
+}
+
 fn connect_to(path: &Path, p2p: bool, timeout: Duration) -> Result<Connection, String> {
     let shown = path.display().to_string();
     let stream = Arc::new(Mutex::new(None::<UnixStream>));
