@@ -45,12 +45,7 @@ fn a_passing_rule_exits_0_and_a_failing_one_exits_2() {
 
     let bad = tree_with_sshd_config(&dir.path().join("bad"), "PermitRootLogin yes\n");
     let results = dir.path().join("results.xml");
-    let out = run(ato()
-        .args(["scan", "--profile", "test", "--root"])
-        .arg(&bad)
-        .arg("--results")
-        .arg(&results)
-        .arg(&ds));
+    let out = scan_test_profile(&bad, &ds, &results);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("root_login"),
@@ -187,12 +182,7 @@ fn a_symlink_loop_in_the_target_gives_an_error_result_naming_the_path() {
     }]);
     let ds = write(dir.path(), "ds.xml", &ds);
     let results = dir.path().join("r.xml");
-    let out = run(ato()
-        .args(["scan", "--profile", "test", "--root"])
-        .arg(&root)
-        .arg("--results")
-        .arg(&results)
-        .arg(&ds));
+    let out = scan_test_profile(&root, &ds, &results);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(
         results_by_rule(&results),
@@ -241,12 +231,7 @@ fn a_file_that_cannot_be_read_gives_an_error_result_naming_the_path() {
     ]);
     let ds = write(dir.path(), "ds.xml", &ds);
     let results = dir.path().join("r.xml");
-    let out = run(ato()
-        .args(["scan", "--profile", "test", "--root"])
-        .arg(&root)
-        .arg("--results")
-        .arg(&results)
-        .arg(&ds));
+    let out = scan_test_profile(&root, &ds, &results);
     assert!(
         matches!(out.status.code(), Some(0) | Some(2)),
         "{}",
@@ -293,12 +278,7 @@ fn results_validate_against_the_xccdf_schema_and_oscap_renders_them() {
     let ds = write(dir.path(), "ds.xml", &root_login_ds());
     let root = tree_with_sshd_config(dir.path(), "PermitRootLogin yes\n");
     let results = dir.path().join("results.xml");
-    let out = run(ato()
-        .args(["scan", "--profile", "test", "--root"])
-        .arg(&root)
-        .arg("--results")
-        .arg(&results)
-        .arg(&ds));
+    let out = scan_test_profile(&root, &ds, &results);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let lint = std::process::Command::new("xmllint")
         .args(["--noout", "--schema"])
@@ -569,12 +549,7 @@ fn a_remote_component_is_not_fetched_and_its_rule_not_checked() {
     let ds = write(dir.path(), "ds.xml", &ds);
     let root = tree_with_sshd_config(dir.path(), "PermitRootLogin no\n");
     let results = dir.path().join("r.xml");
-    let out = run(ato()
-        .args(["scan", "--profile", "test", "--root"])
-        .arg(&root)
-        .arg("--results")
-        .arg(&results)
-        .arg(&ds));
+    let out = scan_test_profile(&root, &ds, &results);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         results_by_rule(&results),
@@ -604,12 +579,7 @@ fn outputs_never_replace_what_is_not_a_regular_file_nor_the_input() {
     let link = dir.path().join("link");
     std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
     for target in [&fifo, &link] {
-        let out = run(ato()
-            .args(["scan", "--profile", "test", "--root"])
-            .arg(&root)
-            .arg("--results")
-            .arg(target)
-            .arg(&ds));
+        let out = scan_test_profile(&root, &ds, &target);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         assert!(
             stderr(&out).contains("not a regular file"),
@@ -626,12 +596,7 @@ fn outputs_never_replace_what_is_not_a_regular_file_nor_the_input() {
         .file_type()
         .is_symlink());
 
-    let out = run(ato()
-        .args(["scan", "--profile", "test", "--root"])
-        .arg(&root)
-        .arg("--results")
-        .arg(&ds)
-        .arg(&ds));
+    let out = scan_test_profile(&root, &ds, &ds);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("content being scanned"),

@@ -146,6 +146,17 @@ pub fn saf_cli() -> Option<PathBuf> {
     found
 }
 
+/// Runs `ato scan --profile test --root ROOT --results RESULTS DS` (profile `test` of
+/// [`data_stream`]).
+pub fn scan_test_profile(root: &Path, ds: &Path, results: &Path) -> Output {
+    run(ato()
+        .args(["scan", "--profile", "test", "--root"])
+        .arg(root)
+        .arg("--results")
+        .arg(results)
+        .arg(ds))
+}
+
 /// Runs `ato <command...> --results RESULTS --output OUTPUT`, which must succeed, and returns
 /// its output.
 pub fn write_artifact(command: &[&str], results: &Path, output: &Path) -> Output {
