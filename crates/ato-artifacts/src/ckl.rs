@@ -12,6 +12,8 @@ use std::path::Path;
 
 use roxmltree::{Document, Node};
 
+use ato_xccdf::results::escape;
+
 use crate::checklist::{Asset, Checklist, Status, Stig, Vuln};
 use crate::error::ArtifactError;
 
@@ -354,23 +356,6 @@ fn element(x: &mut String, depth: usize, name: &str, value: &str) {
         x.push('\t');
     }
     let _ = writeln!(x, "<{name}>{}</{name}>", escape(value));
-}
-
-/// Escapes text for element content and drops the characters XML 1.0 does not allow.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\u{9}' | '\u{a}' | '\u{d}' => out.push(c),
-            c if c < '\u{20}' || c == '\u{fffe}' || c == '\u{ffff}' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A comment's text with `--` broken up, which a comment may not contain.

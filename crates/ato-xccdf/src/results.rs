@@ -107,6 +107,7 @@ pub fn escape(s: &str) -> String {
             '\'' => out.push_str("&apos;"),
             // Characters XML 1.0 cannot carry are dropped rather than written invalid.
             c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            '\u{fffe}' | '\u{ffff}' => {}
             c => out.push(c),
         }
     }
