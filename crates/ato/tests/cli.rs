@@ -146,12 +146,7 @@ fn an_unsupported_object_type_gives_an_error_result_naming_it() {
     }]);
     let ds = write(dir.path(), "ds.xml", &ds);
     let results = dir.path().join("r.xml");
-    let out = run(ato()
-        .args(["scan", "--profile", "test", "--root"])
-        .arg(dir.path())
-        .arg("--results")
-        .arg(&results)
-        .arg(&ds));
+    let out = scan_test_profile(dir.path(), &ds, &results);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(
         results_by_rule(&results),
@@ -704,12 +699,7 @@ fn a_comparison_that_cannot_be_made_says_why_in_the_results() {
     );
     let ds = write(dir.path(), "ds.xml", &ds);
     let results = dir.path().join("r.xml");
-    let out = run(ato()
-        .args(["scan", "--profile", "test", "--root"])
-        .arg(dir.path())
-        .arg("--results")
-        .arg(&results)
-        .arg(&ds));
+    let out = scan_test_profile(dir.path(), &ds, &results);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(
         results_by_rule(&results),
@@ -773,42 +763,6 @@ fn multi_check_ds(files: &Path) -> String {
         ));
     }
     wrap_data_stream(&selects, &xccdf_rules, &defs, &tests, &objects, "")
-}
-
-/// Each rule-result of an XCCDF results file: short rule name, result, the check's
-/// content-reference name and its multi-check attribute.
-fn rule_results_with_names(path: &Path) -> Vec<(String, String, String, String)> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let doc = roxmltree::Document::parse(&text).unwrap();
-    let ns = "http://checklists.nist.gov/xccdf/1.2";
-    doc.descendants()
-        .filter(|n| n.has_tag_name((ns, "rule-result")))
-        .map(|rr| {
-            let id = rr.attribute("idref").unwrap_or_default();
-            let short = id.rsplit_once("_rule_").map_or(id, |(_, s)| s);
-            let child = |name: &str| rr.children().find(|c| c.has_tag_name((ns, name)));
-            let check = child("check");
-            let reference = check.and_then(|c| {
-                c.children()
-                    .find(|r| r.has_tag_name((ns, "check-content-ref")))
-            });
-            (
-                short.to_string(),
-                child("result")
-                    .and_then(|r| r.text())
-                    .unwrap_or_default()
-                    .to_string(),
-                reference
-                    .and_then(|r| r.attribute("name"))
-                    .unwrap_or("-")
-                    .to_string(),
-                check
-                    .and_then(|c| c.attribute("multi-check"))
-                    .unwrap_or("-")
-                    .to_string(),
-            )
-        })
-        .collect()
 }
 
 /// The files the checks of [`multi_check_ds`] read: definition 2 fails.

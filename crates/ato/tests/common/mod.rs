@@ -201,8 +201,9 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     p
 }
 
-/// The result of each rule in an XCCDF results file, by short rule name.
-pub fn results_by_rule(path: &Path) -> Vec<(String, String)> {
+/// Each rule-result of an XCCDF results file: short rule name, result, the check's
+/// content-reference name and its multi-check attribute.
+pub fn rule_results_with_names(path: &Path) -> Vec<(String, String, String, String)> {
     let text = std::fs::read_to_string(path).unwrap();
     let doc = roxmltree::Document::parse(&text).unwrap();
     let ns = "http://checklists.nist.gov/xccdf/1.2";
@@ -210,19 +211,37 @@ pub fn results_by_rule(path: &Path) -> Vec<(String, String)> {
         .filter(|n| n.has_tag_name((ns, "rule-result")))
         .map(|rr| {
             let id = rr.attribute("idref").unwrap_or_default();
-            let short = id
-                .rsplit_once("_rule_")
-                .map(|(_, s)| s)
-                .unwrap_or(id)
-                .to_string();
-            let result = rr
-                .children()
-                .find(|c| c.has_tag_name((ns, "result")))
-                .and_then(|c| c.text())
-                .unwrap_or_default()
-                .to_string();
-            (short, result)
+            let short = id.rsplit_once("_rule_").map_or(id, |(_, s)| s);
+            let child = |name: &str| rr.children().find(|c| c.has_tag_name((ns, name)));
+            let check = child("check");
+            let reference = check.and_then(|c| {
+                c.children()
+                    .find(|r| r.has_tag_name((ns, "check-content-ref")))
+            });
+            (
+                short.to_string(),
+                child("result")
+                    .and_then(|r| r.text())
+                    .unwrap_or_default()
+                    .to_string(),
+                reference
+                    .and_then(|r| r.attribute("name"))
+                    .unwrap_or("-")
+                    .to_string(),
+                check
+                    .and_then(|c| c.attribute("multi-check"))
+                    .unwrap_or("-")
+                    .to_string(),
+            )
         })
+        .collect()
+}
+
+/// The result of each rule in an XCCDF results file, by short rule name.
+pub fn results_by_rule(path: &Path) -> Vec<(String, String)> {
+    rule_results_with_names(path)
+        .into_iter()
+        .map(|(rule, result, _, _)| (rule, result))
         .collect()
 }
 
