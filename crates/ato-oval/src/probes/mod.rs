@@ -242,7 +242,18 @@ pub(crate) fn run_one_entity(
     kind: (Family, &str),
     entity: RequestEntity,
 ) -> Collected {
-    let target = Target::offline(root).unwrap();
+    run_probe(probe, &Target::offline(root).unwrap(), kind, vec![entity])
+}
+
+/// Runs `probe` on `target` with an object of these entities and no behaviors, for the probes'
+/// unit tests.
+#[cfg(test)]
+pub(crate) fn run_probe(
+    probe: ProbeFn,
+    target: &Target,
+    kind: (Family, &str),
+    entities: Vec<RequestEntity>,
+) -> Collected {
     let kind = Kind {
         family: kind.0,
         name: kind.1.into(),
@@ -253,13 +264,13 @@ pub(crate) fn run_one_entity(
         id: "oval:t:obj:1",
         kind: &kind,
         behaviors: &[],
-        entities: vec![entity],
+        entities,
     };
     let (regexes, shared) = (RegexCache::new(), SharedCache::new());
     probe(
         &req,
         &ProbeContext {
-            target: &target,
+            target,
             regexes: &regexes,
             shared: &shared,
         },

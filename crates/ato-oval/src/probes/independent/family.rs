@@ -13,39 +13,18 @@ pub fn collect(_req: &ObjectRequest<'_>, _ctx: &ProbeContext<'_>) -> Collected {
 
 #[cfg(test)]
 mod tests {
-    use ato_content::oval::{Family, Kind};
+    use ato_content::oval::Family;
     use ato_target::Target;
 
     use super::*;
     use crate::item::Flag;
-    use crate::pcre::RegexCache;
-    use crate::probes::SharedCache;
+    use crate::probes::run_probe;
 
     #[test]
     fn always_unix() {
         let dir = tempfile::tempdir().unwrap();
         let target = Target::offline(dir.path()).unwrap();
-        let kind = Kind {
-            family: Family::Independent,
-            name: "family".into(),
-            namespace: String::new(),
-        };
-        let req = ObjectRequest {
-            filter: None,
-            id: "oval:t:obj:1",
-            kind: &kind,
-            behaviors: &[],
-            entities: vec![],
-        };
-        let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        let c = collect(
-            &req,
-            &ProbeContext {
-                target: &target,
-                regexes: &regexes,
-                shared: &shared,
-            },
-        );
+        let c = run_probe(collect, &target, (Family::Independent, "family"), vec![]);
         assert_eq!(c.flag, Flag::Complete);
         assert_eq!(c.items[0].fields[0].value, "unix");
     }

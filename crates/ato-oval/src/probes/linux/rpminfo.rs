@@ -41,36 +41,19 @@ pub fn collect(req: &ObjectRequest<'_>, ctx: &ProbeContext<'_>) -> Collected {
 mod tests {
     use std::fs;
 
-    use ato_content::oval::{Family, Kind, Operation};
+    use ato_content::oval::{Family, Operation};
     use ato_target::Target;
 
     use super::*;
     use crate::item::Flag;
-    use crate::pcre::RegexCache;
-    use crate::probes::{RequestEntity, SharedCache};
+    use crate::probes::{run_probe, RequestEntity};
 
     fn run(root: &std::path::Path) -> Collected {
-        let target = Target::offline(root).unwrap();
-        let kind = Kind {
-            family: Family::Linux,
-            name: "rpminfo".into(),
-            namespace: String::new(),
-        };
-        let req = ObjectRequest {
-            filter: None,
-            id: "oval:t:obj:1",
-            kind: &kind,
-            behaviors: &[],
-            entities: vec![RequestEntity::literal("name", Operation::Equals, "bash")],
-        };
-        let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        collect(
-            &req,
-            &ProbeContext {
-                target: &target,
-                regexes: &regexes,
-                shared: &shared,
-            },
+        run_probe(
+            collect,
+            &Target::offline(root).unwrap(),
+            (Family::Linux, "rpminfo"),
+            vec![RequestEntity::literal("name", Operation::Equals, "bash")],
         )
     }
 

@@ -136,11 +136,10 @@ pub(crate) mod tests {
     use std::path::Path;
     use std::process::Command;
 
-    use ato_content::oval::{Family, Kind, Operation};
+    use ato_content::oval::{Family, Operation};
 
     use super::*;
-    use crate::pcre::RegexCache;
-    use crate::probes::{RequestEntity, SharedCache};
+    use crate::probes::{run_probe, RequestEntity};
 
     pub(crate) fn unit_tree() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -227,27 +226,11 @@ pub(crate) mod tests {
     }
 
     fn run(root: &Path, op: Operation, unit: &str) -> Collected {
-        let target = Target::offline(root).unwrap();
-        let kind = Kind {
-            family: Family::Linux,
-            name: "systemdunitdependency".into(),
-            namespace: String::new(),
-        };
-        let req = ObjectRequest {
-            filter: None,
-            id: "oval:t:obj:1",
-            kind: &kind,
-            behaviors: &[],
-            entities: vec![RequestEntity::literal("unit", op, unit)],
-        };
-        let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        collect(
-            &req,
-            &ProbeContext {
-                target: &target,
-                regexes: &regexes,
-                shared: &shared,
-            },
+        run_probe(
+            collect,
+            &Target::offline(root).unwrap(),
+            (Family::Linux, "systemdunitdependency"),
+            vec![RequestEntity::literal("unit", op, unit)],
         )
     }
 

@@ -764,43 +764,27 @@ mod tests {
 
     use std::time::{Duration, Instant};
 
-    use ato_content::oval::{Family, Kind, Operation};
+    use ato_content::oval::{Family, Operation};
     use ato_target::{SystemdBus, Target};
 
     use super::*;
-    use crate::pcre::RegexCache;
     use crate::probes::linux::systemd_dbus::fake::{self, Behaviour, FakeUnit};
     use crate::probes::linux::systemdunitdependency::tests::unit_tree;
-    use crate::probes::SharedCache;
+    use crate::probes::run_probe;
 
     fn run(root: &Path, unit: (Operation, &str), property: (Operation, &str)) -> Collected {
         run_on(&Target::offline(root).unwrap(), unit, property)
     }
 
     fn run_on(target: &Target, unit: (Operation, &str), property: (Operation, &str)) -> Collected {
-        let kind = Kind {
-            family: Family::Linux,
-            name: "systemdunitproperty".into(),
-            namespace: String::new(),
-        };
-        let req = ObjectRequest {
-            filter: None,
-            id: "oval:t:obj:1",
-            kind: &kind,
-            behaviors: &[],
-            entities: vec![
+        run_probe(
+            collect,
+            target,
+            (Family::Linux, "systemdunitproperty"),
+            vec![
                 RequestEntity::literal("unit", unit.0, unit.1),
                 RequestEntity::literal("property", property.0, property.1),
             ],
-        };
-        let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        collect(
-            &req,
-            &ProbeContext {
-                target,
-                regexes: &regexes,
-                shared: &shared,
-            },
         )
     }
 

@@ -297,38 +297,22 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use ato_content::oval::{Family, Kind, Operation};
+    use ato_content::oval::{Family, Operation};
 
     use super::*;
     use crate::item::Flag;
-    use crate::pcre::RegexCache;
-    use crate::probes::{RequestEntity, SharedCache};
+    use crate::probes::{run_probe, RequestEntity};
 
     fn run(target: &Target, name: &str) -> Collected {
-        let kind = Kind {
-            family: Family::Unix,
-            name: "interface".into(),
-            namespace: String::new(),
-        };
-        let req = ObjectRequest {
-            filter: None,
-            id: "oval:t:obj:1",
-            kind: &kind,
-            behaviors: &[],
-            entities: vec![RequestEntity::literal(
+        run_probe(
+            collect,
+            target,
+            (Family::Unix, "interface"),
+            vec![RequestEntity::literal(
                 "name",
                 Operation::PatternMatch,
                 name,
             )],
-        };
-        let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        collect(
-            &req,
-            &ProbeContext {
-                target,
-                regexes: &regexes,
-                shared: &shared,
-            },
         )
     }
 

@@ -84,35 +84,18 @@ fn offline(req: &ObjectRequest<'_>, target: &Target) -> Collected {
 mod tests {
     use std::fs;
 
-    use ato_content::oval::{Family, Kind};
+    use ato_content::oval::Family;
 
     use super::*;
     use crate::item::Flag;
-    use crate::pcre::RegexCache;
-    use crate::probes::SharedCache;
+    use crate::probes::run_probe;
 
     fn run(root: &std::path::Path) -> Collected {
-        let target = Target::offline(root).unwrap();
-        let kind = Kind {
-            family: Family::Unix,
-            name: "uname".into(),
-            namespace: String::new(),
-        };
-        let req = ObjectRequest {
-            filter: None,
-            id: "oval:t:obj:1",
-            kind: &kind,
-            behaviors: &[],
-            entities: vec![],
-        };
-        let (regexes, shared) = (RegexCache::new(), SharedCache::new());
-        collect(
-            &req,
-            &ProbeContext {
-                target: &target,
-                regexes: &regexes,
-                shared: &shared,
-            },
+        run_probe(
+            collect,
+            &Target::offline(root).unwrap(),
+            (Family::Unix, "uname"),
+            vec![],
         )
     }
 
