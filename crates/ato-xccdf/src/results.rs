@@ -323,7 +323,11 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<(), XccdfError> {
     };
     if path.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();
-        return out.write_all(data).and_then(|()| out.flush()).map_err(err);
+        return match out.write_all(data).and_then(|()| out.flush()) {
+            // The reader stopped (`| head`): what it read is all it wanted.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            r => r.map_err(err),
+        };
     }
     match std::fs::symlink_metadata(path) {
         Ok(m) if !m.file_type().is_file() => {

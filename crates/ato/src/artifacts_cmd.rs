@@ -115,7 +115,7 @@ pub fn checklist(args: ChecklistArgs) -> Result<ExitCode> {
     let text = write_checklist(&checklist, format.unwrap_or(Format::Ckl));
     match &args.output {
         Some(path) => write_atomically(path, text.as_bytes())?,
-        None => print!("{text}"),
+        None => crate::print_out(&text)?,
     }
     let counts = status_counts(&checklist);
     let n = |s: Status| counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
@@ -134,11 +134,12 @@ pub fn controls(args: ControlsArgs) -> Result<ExitCode> {
     let results = ScanResults::load(&args.results)?;
     let report = control_report(&results);
     match args.format {
-        ControlsFormat::Table => print!("{}", report.table()),
-        ControlsFormat::Csv => print!("{}", report.csv()),
+        ControlsFormat::Table => crate::print_out(&report.table())?,
+        ControlsFormat::Csv => crate::print_out(&report.csv())?,
         ControlsFormat::Json => {
-            let json = serde_json::to_string_pretty(&report.json())?;
-            println!("{json}");
+            let mut json = serde_json::to_string_pretty(&report.json())?;
+            json.push('\n');
+            crate::print_out(&json)?;
         }
     }
     Ok(ExitCode::SUCCESS)

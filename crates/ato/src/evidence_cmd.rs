@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use ato_artifacts::oscal;
 use ato_artifacts::poam::{self, Level, Per, PoamOptions, Policy};
 use ato_artifacts::results::ScanResults;
@@ -210,17 +210,7 @@ pub fn oscal(args: OscalArgs) -> Result<ExitCode> {
 }
 
 fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<()> {
-    match output {
-        // The error names the path.
-        Some(path) => Ok(write_atomically(path, bytes)?),
-        None => {
-            use std::io::Write as _;
-            let mut out = std::io::stdout().lock();
-            match out.write_all(bytes).and_then(|()| out.flush()) {
-                // The reader stopped (`| head`): what it read is all it wanted.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                r => r.context("cannot write to stdout"),
-            }
-        }
-    }
+    // The error names the path; `-` and no output are stdout, where a reader that stopped
+    // reading is not an error.
+    Ok(write_atomically(output.unwrap_or(Path::new("-")), bytes)?)
 }

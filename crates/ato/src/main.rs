@@ -9,6 +9,7 @@ mod interrupt;
 mod summary;
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -228,6 +229,11 @@ where
     }
 }
 
+/// Writes `text` to stdout; a reader that stopped reading (`| head`) is not an error.
+pub(crate) fn print_out(text: &str) -> Result<()> {
+    Ok(results::write_atomically(Path::new("-"), text.as_bytes())?)
+}
+
 fn now() -> String {
     jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%S+00:00")
@@ -377,11 +383,17 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         results::write_atomically(path, json.as_bytes())?;
     }
     match args.format {
-        OutputFormat::Json => println!("{}", ato_report::json_results_string(&report_input)),
-        OutputFormat::Text if !args.quiet => print!(
-            "{}",
-            summary::render(bench, policy.profile_id.as_deref(), &outcome, score)
-        ),
+        OutputFormat::Json => {
+            let mut json = ato_report::json_results_string(&report_input);
+            json.push('\n');
+            print_out(&json)?;
+        }
+        OutputFormat::Text if !args.quiet => print_out(&summary::render(
+            bench,
+            policy.profile_id.as_deref(),
+            &outcome,
+            score,
+        ))?,
         OutputFormat::Text => {}
     }
     let failing = outcome.rules.iter().any(|r| {
@@ -508,9 +520,6 @@ fn user_name(uid: u32) -> String {
 
 fn baseline(args: BaselineArgs) -> Result<()> {
     match args.export {
-        Some(path) if path.as_os_str() == "-" => {
-            print!("{}", content_choice::BASELINE);
-        }
         Some(path) => {
             results::write_atomically(&path, content_choice::BASELINE.as_bytes())?;
             eprintln!("ato: wrote the built-in baseline to {}", path.display());
@@ -522,11 +531,12 @@ fn baseline(args: BaselineArgs) -> Result<()> {
                 &LoadOptions::default(),
             )?;
             let b = &content.benchmark;
-            println!("{} ({})", b.title.trim(), b.version);
+            let mut out = format!("{} ({})\n", b.title.trim(), b.version);
             for r in b.rules() {
-                println!("  {:<8} {}", r.severity.as_str(), r.base.title.trim());
+                let _ = writeln!(out, "  {:<8} {}", r.severity.as_str(), r.base.title.trim());
             }
-            println!("Export it with: ato baseline --export FILE");
+            out.push_str("Export it with: ato baseline --export FILE\n");
+            print_out(&out)?;
         }
     }
     Ok(())
@@ -535,20 +545,20 @@ fn baseline(args: BaselineArgs) -> Result<()> {
 fn info(args: InfoArgs) -> Result<()> {
     let content = Content::load(&args.datastream, &LoadOptions::default())?;
     let b = &content.benchmark;
-    println!("Document: {}", args.datastream.display());
+    let mut out = format!("Document: {}\n", args.datastream.display());
     if let Some(ds) = &content.datastream_id {
-        println!("Data stream: {ds}");
+        let _ = writeln!(out, "Data stream: {ds}");
     }
-    println!("Benchmark: {}", b.id);
-    println!("  title:   {}", b.title.trim());
-    println!("  version: {}", b.version);
-    println!("  status:  {}", b.status);
-    println!("  rules:   {}", b.rules().len());
-    println!("Profiles:");
+    let _ = writeln!(out, "Benchmark: {}", b.id);
+    let _ = writeln!(out, "  title:   {}", b.title.trim());
+    let _ = writeln!(out, "  version: {}", b.version);
+    let _ = writeln!(out, "  status:  {}", b.status);
+    let _ = writeln!(out, "  rules:   {}", b.rules().len());
+    out.push_str("Profiles:\n");
     for p in &b.profiles {
         let policy = ato_xccdf::resolve(b, Some(p))?;
-        println!("  {}  ({} rules)", p.id, policy.selected.len());
-        println!("      {}", p.title.trim());
+        let _ = writeln!(out, "  {}  ({} rules)", p.id, policy.selected.len());
+        let _ = writeln!(out, "      {}", p.title.trim());
     }
-    Ok(())
+    print_out(&out)
 }

@@ -199,3 +199,28 @@ fn an_output_without_a_checklist_extension_is_written_as_ckl_with_a_note() {
     let text = std::fs::read_to_string(&out_path).unwrap();
     assert!(text.contains("<CHECKLIST>"));
 }
+
+/// A reader that stops reading (`ato checklist | head`) ends the output quietly: no panic, no
+/// error, for every command that writes to stdout.
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    use std::process::Stdio;
+    let results = mini_results();
+    for args in [
+        vec!["checklist", "--results"],
+        vec!["controls", "--results"],
+        vec!["poam", "--results"],
+    ] {
+        let mut child = ato()
+            .args(&args)
+            .arg(&results)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    }
+}
