@@ -574,7 +574,7 @@ fn outputs_never_replace_what_is_not_a_regular_file_nor_the_input() {
     let link = dir.path().join("link");
     std::os::unix::fs::symlink(dir.path().join("elsewhere"), &link).unwrap();
     for target in [&fifo, &link] {
-        let out = scan_test_profile(&root, &ds, &target);
+        let out = scan_test_profile(&root, &ds, target);
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         assert!(
             stderr(&out).contains("not a regular file"),
