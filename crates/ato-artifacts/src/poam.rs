@@ -436,9 +436,10 @@ pub fn poam(results: &ScanResults, options: &PoamOptions) -> Result<Poam, Artifa
 fn check_stig_matches(results: &ScanResults, stig: &DisaStig) -> Result<(), ArtifactError> {
     let ids: std::collections::HashSet<&str> =
         stig.rules.iter().map(|d| d.stig_id.as_str()).collect();
+    // Only the references are needed, not the whole control mapping of every rule.
     let shared = results.benchmark.rules().into_iter().any(|r| {
-        map_rule(r, &[])
-            .stig_ids
+        ato_report::model::group_references(&r.references)
+            .stig
             .iter()
             .any(|s| ids.contains(s.as_str()))
     });
